@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install what the build and the guest need, skipping what is already here.
+# Idempotent: safe to run again after an interruption.
+set -euo pipefail
+
+BINDGEN_VERSION=0.70.1
+APT_PKGS="linux-source-6.12 qemu-system-x86 clang llvm lld libclang-dev flex bison bc
+	libelf-dev libssl-dev cpio busybox-static kmod rsync xz-utils gcc make python3"
+
+say() { echo "deps: $*"; }
+die() { echo "deps: ERROR: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || SUDO=sudo
+SUDO=${SUDO:-}
+
+missing=""
+for p in $APT_PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	say "installing Debian packages:$missing"
+	$SUDO apt-get update -qq || die "apt-get update failed"
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
+		die "apt-get install failed for:$missing"
+else
+	say "Debian packages present"
+fi
+
+command -v rustup >/dev/null || die "rustup not found (the machine's Rust toolchain is expected)"
+if rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+	say "rust-src present"
+else
+	say "installing rustup component rust-src"
+	rustup component add rust-src || die "rustup component add rust-src failed"
+fi
+
+if command -v bindgen >/dev/null && bindgen --version 2>/dev/null | grep -q " $BINDGEN_VERSION\$"; then
+	say "bindgen $BINDGEN_VERSION present"
+else
+	say "installing bindgen-cli $BINDGEN_VERSION from crates.io (about 2 minutes)"
+	cargo install --locked "bindgen-cli@$BINDGEN_VERSION" ||
+		die "cargo install bindgen-cli@$BINDGEN_VERSION failed"
+fi
+say "done"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Boot build/out-$IMPL under QEMU and run MODE (run | test) in the guest.
+# The serial log goes to build/out-$IMPL/guest-$MODE.log; scripts/results.py
+# reads it and gives the exit status.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+IMPL=${1:?usage: guest.sh rust|c run|test}
+MODE=${2:?usage: guest.sh rust|c run|test}
+B=${B:-$top/build}
+OUT=$B/out-$IMPL
+LOG=$OUT/guest-$MODE.log
+GUEST_TIMEOUT=${GUEST_TIMEOUT:-1500}
+ACCEL=${ACCEL:-tcg}	# KVM guests hang on these machines; ACCEL=kvm to try it
+CPUS=${CPUS:-2}
+MEM=${MEM:-2G}
+
+die() { echo "guest: ERROR: $*" >&2; exit 1; }
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (make deps)"
+[ -f "$OUT/arch/x86/boot/bzImage" ] || die "no kernel in $OUT: build it first (make build IMPL=$IMPL)"
+[ -f "$OUT/initramfs.cpio.gz" ] || die "no initramfs in $OUT: build it first"
+
+append="console=ttyS0 loglevel=5 panic=-1 oops=panic uffd.mode=$MODE"
+[ -n "${ONLY:-}" ] && append="$append uffd.only=$ONLY"
+
+echo "guest: booting $IMPL kernel ($ACCEL, $CPUS vCPUs, $MEM), log in $LOG"
+rc=0
+timeout --foreground -k 10 "$GUEST_TIMEOUT" qemu-system-x86_64 \
+	-accel "$ACCEL" -cpu max -smp "$CPUS" -m "$MEM" \
+	-kernel "$OUT/arch/x86/boot/bzImage" -initrd "$OUT/initramfs.cpio.gz" \
+	-append "$append" -nographic -no-reboot -monitor none -serial stdio \
+	</dev/null 2>&1 | tr -d '\r' >"$LOG" || rc=$?
+# pipefail: rc is timeout's (124 on a hang) or QEMU's status.
+[ "$rc" = 124 ] && echo "guest: ERROR: the guest did not finish within ${GUEST_TIMEOUT}s (hang?); killed" >&2
+python3 "$top/scripts/results.py" --mode "$MODE" --impl "$IMPL" "$LOG" || exit $?
+[ "$rc" = 0 ] || exit 1

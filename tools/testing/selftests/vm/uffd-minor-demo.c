@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A minor fault on shmem, resolved with UFFDIO_CONTINUE.
+ *
+ * A memfd page is mapped twice.  The first mapping is registered with
+ * /dev/userfaultfd in MINOR mode; the page is already in the page cache
+ * (written through the second mapping), but the first mapping has no PTE for
+ * it.  A second thread reads the page through the first mapping and blocks in
+ * a minor fault; the resolver reads the fault message, changes the page
+ * through the second mapping, and maps it with UFFDIO_CONTINUE.  The reader
+ * must then see the changed bytes.
+ *
+ * Prints what happens, then a KTAP result line per check.
+ * With -q only the KTAP lines are printed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int quiet;
+static int test_nr, failed;
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+}
+
+static void check(int ok, const char *what)
+{
+	printf("%sok %d %s\n", ok ? "" : "not ", ++test_nr, what);
+	if (!ok)
+		failed++;
+}
+
+static void bail(const char *what)
+{
+	printf("not ok %d %s: %s\n", ++test_nr, what, strerror(errno));
+	printf("# Totals: pass:%d fail:%d\n", test_nr - failed - 1, failed + 1);
+	exit(1);
+}
+
+static const char before[] = "written before the fault";
+static const char after[] = "changed by the resolver, then UFFDIO_CONTINUE";
+
+struct reader {
+	volatile char *addr;
+	char seen[64];
+};
+
+static void *reader_fn(void *arg)
+{
+	struct reader *r = arg;
+	size_t i;
+
+	/* The first load faults; this thread sleeps until the resolver is done. */
+	for (i = 0; i < sizeof(r->seen) - 1; i++)
+		r->seen[i] = r->addr[i];
+	r->seen[sizeof(r->seen) - 1] = 0;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	long psize = sysconf(_SC_PAGESIZE);
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_MINOR_SHMEM };
+	struct uffdio_register reg = { 0 };
+	struct uffdio_continue cont = { 0 };
+	struct uffd_msg msg;
+	struct pollfd pfd;
+	struct reader r = { 0 };
+	pthread_t thread;
+	char *a, *b;
+	int devfd, uffd, memfd;
+
+	quiet = argc > 1 && !strcmp(argv[1], "-q");
+	printf("TAP version 13\n1..6\n");
+
+	memfd = memfd_create("uffd-minor-demo", MFD_CLOEXEC);
+	if (memfd < 0 || ftruncate(memfd, psize))
+		bail("memfd_create");
+	a = mmap(NULL, psize, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	b = mmap(NULL, psize, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (a == MAP_FAILED || b == MAP_FAILED)
+		bail("mmap");
+	strcpy(b, before);
+	say("# page cache filled through mapping B at %p: \"%s\"\n", b, before);
+
+	devfd = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	if (devfd < 0)
+		bail("open /dev/userfaultfd");
+	uffd = ioctl(devfd, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		bail("USERFAULTFD_IOC_NEW");
+	if (ioctl(uffd, UFFDIO_API, &api))
+		bail("UFFDIO_API with UFFD_FEATURE_MINOR_SHMEM");
+	say("# /dev/userfaultfd gave uffd %d, features 0x%llx\n", uffd,
+	    (unsigned long long)api.features);
+
+	reg.range.start = (unsigned long)a;
+	reg.range.len = psize;
+	reg.mode = UFFDIO_REGISTER_MODE_MINOR;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		bail("UFFDIO_REGISTER MODE_MINOR");
+	check(reg.ioctls & (1ULL << _UFFDIO_CONTINUE),
+	      "MINOR registration of shmem offers UFFDIO_CONTINUE");
+	say("# mapping A at %p registered in MINOR mode\n", a);
+
+	r.addr = a;
+	if (pthread_create(&thread, NULL, reader_fn, &r))
+		bail("pthread_create");
+
+	pfd.fd = uffd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 10000) != 1)
+		bail("poll for the fault message");
+	if (read(uffd, &msg, sizeof(msg)) != sizeof(msg))
+		bail("read the fault message");
+	check(msg.event == UFFD_EVENT_PAGEFAULT &&
+	      (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR) &&
+	      msg.arg.pagefault.address == (unsigned long)a,
+	      "reader thread raised a minor fault at the start of mapping A");
+	say("# fault message: event 0x%x flags 0x%llx address 0x%llx (minor fault)\n",
+	    msg.event, (unsigned long long)msg.arg.pagefault.flags,
+	    (unsigned long long)msg.arg.pagefault.address);
+
+	strcpy(b, after);
+	say("# resolver changed the page through mapping B: \"%s\"\n", after);
+
+	cont.range.start = (unsigned long)a;
+	cont.range.len = psize;
+	if (ioctl(uffd, UFFDIO_CONTINUE, &cont))
+		bail("UFFDIO_CONTINUE");
+	check(cont.mapped == psize, "UFFDIO_CONTINUE mapped the whole page");
+	say("# UFFDIO_CONTINUE mapped %lld bytes; reader woken\n", (long long)cont.mapped);
+
+	pthread_join(thread, NULL);
+	say("# reader thread saw through mapping A: \"%s\"\n", r.seen);
+	check(!strcmp(r.seen, after), "reader sees the bytes written before UFFDIO_CONTINUE");
+
+	/* The page is mapped now: a second UFFDIO_CONTINUE finds a PTE there. */
+	check(ioctl(uffd, UFFDIO_CONTINUE, &cont) == -1 && errno == EEXIST &&
+	      cont.mapped == -EEXIST,
+	      "UFFDIO_CONTINUE on a mapped page fails with EEXIST");
+
+	/* A page that is not in the page cache cannot be continued. */
+	check(ftruncate(memfd, 0) == 0 && ftruncate(memfd, psize) == 0 &&
+	      ioctl(uffd, UFFDIO_CONTINUE, &cont) == -1 && errno == EFAULT,
+	      "UFFDIO_CONTINUE with no page in the page cache fails with EFAULT");
+
+	printf("# Totals: pass:%d fail:%d\n", test_nr - failed, failed);
+	say("# minor fault resolved with UFFDIO_CONTINUE: %s\n", failed ? "FAILED" : "ok");
+	return failed ? 1 : 0;
+}
