@@ -27,8 +27,21 @@ build: tree
 run: build
 	@$(S)/guest.sh $(IMPL) run
 
-test: build
+test: check-host build
 	@$(S)/guest.sh $(IMPL) test
+
+# Host-side tests: the result parser and the pure Rust logic.
+check-host:
+	@echo "host: testing scripts/results.py"
+	@python3 $(S)/tests/test_results.py
+	@echo "host: cargo test (pure Rust logic, host-tests/)"
+	@cd host-tests && cargo test --quiet
+
+# A/B benchmark of the Rust and C kernels (builds both).
+bench: deps tree
+	@$(S)/build.sh rust
+	@$(S)/build.sh c
+	@$(S)/bench.sh
 
 # Only boot and test what is already built (no install, no rebuild).
 retest:
@@ -40,4 +53,4 @@ clean:
 distclean:
 	rm -rf build
 
-.PHONY: all deps tree build run test retest clean distclean
+.PHONY: all deps tree build run test check-host bench retest clean distclean

@@ -3,19 +3,160 @@
 //! Rust implementation of the userfaultfd resolution paths and PTE markers.
 //!
 //! Built into the kernel when `CONFIG_USERFAULTFD_RUST` is set; core mm calls
-//! the `#[no_mangle]` entry points declared in `include/linux/userfaultfd_rs.h`.
+//! the `#[no_mangle]` entry points declared in `include/linux/userfaultfd_rs.h`
+//! and, for PTE markers, in `include/linux/swapops.h` (whose C inline versions
+//! are compiled out under the option).
+//!
+//! This file is safe Rust: the `unsafe` code it relies on is in the
+//! abstraction layer, `kernel::mm`.
 
+use core::ffi::{c_int, c_ulong};
+use kernel::mm::pte::{Pte, PteMarker, SwpEntry, SWP_LAYOUT};
 use kernel::prelude::*;
 
 /// Prefix of this crate's log messages (the `pr_*!` macros read it).
 const __LOG_PREFIX: &[u8] = b"userfaultfd\0";
 
-/// Called once from `userfaultfd_init()`, before `/dev/userfaultfd` is
-/// registered, to announce that the Rust implementation is built in.
-///
-/// Returns 0: nothing here can fail yet.
+// ---------------------------------------------------------------------------
+// PTE markers: the C API of include/linux/swapops.h.
+// ---------------------------------------------------------------------------
+
+/// C: `make_pte_marker_entry()`.  Bits outside `PTE_MARKER_MASK` are
+/// dropped (no caller passes any).
 #[no_mangle]
-pub extern "C" fn userfaultfd_rs_init() -> core::ffi::c_int {
+pub extern "C" fn make_pte_marker_entry(marker: c_ulong) -> SwpEntry {
+    SwpEntry::new_marker(PteMarker::from_bits_truncate(marker as u64))
+}
+
+/// C: `is_pte_marker_entry()`.
+#[no_mangle]
+pub extern "C" fn is_pte_marker_entry(entry: SwpEntry) -> bool {
+    entry.is_pte_marker()
+}
+
+/// C: `pte_marker_get()`.
+#[no_mangle]
+pub extern "C" fn pte_marker_get(entry: SwpEntry) -> c_ulong {
+    entry.pte_marker().bits() as c_ulong
+}
+
+/// C: `is_pte_marker()`.
+#[no_mangle]
+pub extern "C" fn is_pte_marker(pte: Pte) -> bool {
+    pte.is_marker()
+}
+
+/// C: `make_pte_marker()`.
+#[no_mangle]
+pub extern "C" fn make_pte_marker(marker: c_ulong) -> Pte {
+    Pte::new_marker(PteMarker::from_bits_truncate(marker as u64))
+}
+
+/// C: `make_poisoned_swp_entry()`.
+#[no_mangle]
+pub extern "C" fn make_poisoned_swp_entry() -> SwpEntry {
+    SwpEntry::new_poisoned()
+}
+
+/// C: `is_poisoned_swp_entry()`.
+#[no_mangle]
+pub extern "C" fn is_poisoned_swp_entry(entry: SwpEntry) -> c_int {
+    entry.is_poisoned() as c_int
+}
+
+/// C: `pte_none_mostly()`.
+#[no_mangle]
+pub extern "C" fn pte_none_mostly(pte: Pte) -> c_int {
+    pte.is_none_mostly() as c_int
+}
+
+/// C: `huge_pte_none_mostly()`.
+#[cfg(CONFIG_HUGETLB_PAGE)]
+#[no_mangle]
+pub extern "C" fn huge_pte_none_mostly(pte: Pte) -> c_int {
+    pte.is_huge_none_mostly() as c_int
+}
+
+// ---------------------------------------------------------------------------
+// Boot-time self-check of the marker encoding.
+// ---------------------------------------------------------------------------
+
+/// Checks, for every marker value, that the Rust encoding gives the swap
+/// entry C's `swp_entry()` gives, and that the entry survives the
+/// architecture's PTE conversion as a marker with the same bits.  Also
+/// checks that no other swap type is taken for a marker.  Host tests cannot
+/// catch a disagreement with the real layout; this can.
+///
+/// Returns the number of failed checks (0 when all agree).
+fn pte_marker_selfcheck() -> u32 {
+    let mut failed = 0u32;
+    for bits in 0..=PteMarker::MASK {
+        let marker = PteMarker::from_bits_truncate(bits);
+        let rust = SwpEntry::new_marker(marker);
+        let c = SwpEntry::from_c_swp_entry(SWP_LAYOUT.marker_type(), bits);
+        let pte = Pte::new_marker(marker);
+        let ok = rust == c
+            && rust.is_pte_marker()
+            && rust.pte_marker() == marker
+            && !pte.is_none()
+            && !pte.is_present()
+            && pte.is_marker()
+            && pte.is_none_mostly()
+            && pte.marker() == Some(marker)
+            && pte.to_swp_entry() == c;
+        if !ok {
+            pr_err!(
+                "pte_marker self-check: marker {:#x}: Rust entry {:#x}, C entry {:#x}, pte {:#x}\n",
+                bits,
+                rust.val(),
+                c.val(),
+                pte.val()
+            );
+            failed += 1;
+        }
+    }
+    // Every other swap type, at a few offsets: never a marker.
+    for swp_type in 0..SWP_LAYOUT.marker_type() {
+        for offset in [0, 1, PteMarker::MASK, 0x12345] {
+            let entry = SwpEntry::from_c_swp_entry(swp_type, offset);
+            let pte = Pte::from_swp_entry(entry);
+            if entry.is_pte_marker() || pte.is_marker() || pte.is_none_mostly() {
+                pr_err!(
+                    "pte_marker self-check: swap type {} offset {:#x} taken for a marker\n",
+                    swp_type,
+                    offset
+                );
+                failed += 1;
+            }
+        }
+    }
+    // The none PTE is none-mostly but not a marker.
+    let none = Pte::from_val(0);
+    if !none.is_none() || none.is_marker() || !none.is_none_mostly() {
+        pr_err!("pte_marker self-check: the none PTE is misread\n");
+        failed += 1;
+    }
+    failed
+}
+
+/// Called once from `userfaultfd_init()`, before `/dev/userfaultfd` is
+/// registered: checks the marker encoding against the C layout.
+///
+/// Returns 0, or `-EINVAL` when the encoding disagrees with the kernel's
+/// layout (then `/dev/userfaultfd` is not registered: better no userfaultfd
+/// than markers that are misread).
+#[no_mangle]
+pub extern "C" fn userfaultfd_rs_init() -> c_int {
     pr_info!("Rust implementation of the resolution paths enabled\n");
+    let failed = pte_marker_selfcheck();
+    if failed != 0 {
+        pr_err!("pte_marker self-check: FAILED ({} checks)\n", failed);
+        return EINVAL.to_errno();
+    }
+    pr_info!(
+        "pte_marker self-check: passed ({} marker values, {} other swap types)\n",
+        PteMarker::MASK + 1,
+        SWP_LAYOUT.marker_type()
+    );
     0
 }

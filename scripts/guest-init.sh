@@ -2,6 +2,7 @@
 # /init of the test guest.  The kernel command line says what to run:
 #   uffd.mode=run    the MINOR + UFFDIO_CONTINUE demonstration
 #   uffd.mode=test   every test (upstream userfaultfd selftests and ours)
+#   uffd.mode=bench  the benchmarks (run under QEMU -icount by scripts/bench.sh)
 #   uffd.only=NAME   with mode=test: only the programs whose name contains NAME
 # Each program's output is framed by "=== BEGIN name" and "=== END name rc=N";
 # scripts/results.py on the host turns that into KTAP lines and a summary.
@@ -34,8 +35,26 @@ if [ -e /sys/block/zram0 ]; then
 fi
 echo "=== GUEST $(uname -r) cpus=$(nproc) hugepages=$(cat /proc/sys/vm/nr_hugepages)" \
 	"swap_kb=$(awk '/SwapTotal/ {print $2}' /proc/meminfo) mode=$mode"
-dmesg | grep -q "userfaultfd: Rust implementation" &&
-	echo "=== IMPL rust" || echo "=== IMPL c"
+impl=c
+dmesg | grep -q "userfaultfd: Rust implementation" && impl=rust
+echo "=== IMPL $impl"
+
+# The Rust kernel checks its marker encoding against the C swap-entry layout
+# at boot (mm/userfaultfd_rs.rs); report what it found as a test.
+selfcheck() {
+	case pte-marker-selfcheck in *"$only"*) ;; *) return ;; esac
+	echo "=== BEGIN pte-marker-selfcheck"
+	what="Rust PTE marker encoding agrees with the kernel's swap-entry layout"
+	if [ $impl = c ]; then
+		echo "ok 1 $what # SKIP C kernel: no Rust encoding to check"
+	elif dmesg | grep -q "pte_marker self-check: passed"; then
+		echo "ok 1 $what"
+	else
+		echo "not ok 1 $what"
+		dmesg | grep "pte_marker self-check" | sed 's/^/# /'
+	fi
+	echo "=== END pte-marker-selfcheck rc=0"
+}
 
 # run NAME TIMEOUT_S CMD...
 run() {
@@ -52,6 +71,7 @@ run)
 	run uffd-minor-demo 60 vm/uffd-minor-demo
 	;;
 test)
+	selfcheck
 	run uffd-unit-tests 900 upstream/uffd-unit-tests
 	run uffd-stress-anon 300 upstream/uffd-stress anon 32 8
 	run uffd-stress-shmem 300 upstream/uffd-stress shmem 32 8
@@ -60,6 +80,11 @@ test)
 	run uffd-stress-hugetlb-private 300 upstream/uffd-stress hugetlb-private 64 8
 	for t in vm/*; do
 		[ -x "$t" ] && run "${t#vm/}" 300 "$t" -q
+	done
+	;;
+bench)
+	for t in bench/*; do
+		[ -x "$t" ] && run "${t#bench/}" 1200 "$t"
 	done
 	;;
 esac

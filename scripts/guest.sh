@@ -14,6 +14,13 @@ GUEST_TIMEOUT=${GUEST_TIMEOUT:-1500}
 ACCEL=${ACCEL:-tcg}	# KVM guests hang on these machines; ACCEL=kvm to try it
 CPUS=${CPUS:-2}
 MEM=${MEM:-2G}
+EXTRA=()
+if [ "$MODE" = bench ]; then
+	# Guest time = instruction count (1 ns each): repeatable figures under
+	# software emulation.  -icount needs single-threaded TCG; one vCPU.
+	EXTRA=(-icount shift=0,sleep=off)
+	CPUS=1
+fi
 
 die() { echo "guest: ERROR: $*" >&2; exit 1; }
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (make deps)"
@@ -28,7 +35,7 @@ rc=0
 timeout --foreground -k 10 "$GUEST_TIMEOUT" qemu-system-x86_64 \
 	-accel "$ACCEL" -cpu max -smp "$CPUS" -m "$MEM" \
 	-kernel "$OUT/arch/x86/boot/bzImage" -initrd "$OUT/initramfs.cpio.gz" \
-	-append "$append" -nographic -no-reboot -monitor none -serial stdio \
+	-append "$append" -nographic -no-reboot -monitor none -serial stdio "${EXTRA[@]}" \
 	</dev/null 2>&1 | tr -d '\r' >"$LOG" || rc=$?
 # pipefail: rc is timeout's (124 on a hang) or QEMU's status.
 [ "$rc" = 124 ] && echo "guest: ERROR: the guest did not finish within ${GUEST_TIMEOUT}s (hang?); killed" >&2

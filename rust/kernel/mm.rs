@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Memory-management abstractions for the Rust userfaultfd implementation.
+//!
+//! C headers: [`include/linux/swapops.h`](srctree/include/linux/swapops.h),
+//! [`include/linux/mm.h`](srctree/include/linux/mm.h).
+//!
+//! This is the layer where `unsafe` lives: the userfaultfd logic in
+//! `mm/userfaultfd_rs.rs` is safe Rust over the types defined here.
+//!
+//! - [`pte`]: PTE, swap entry and PTE marker values.
+//! - [`swp_layout`]: the architecture-independent marker encoding (pure
+//!   logic, also compiled and tested on the host).
+
+pub mod pte;
+pub mod swp_layout;

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Host tests of scripts/results.py: it must fail a run on every kind of
+failure the pipeline promises to catch, and pass a clean one."""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+RESULTS = os.path.join(os.path.dirname(__file__), "..", "results.py")
+
+CLEAN = """\
+=== GUEST 6.12.117 cpus=2 hugepages=256 swap_kb=1 mode=test
+=== IMPL rust
+=== BEGIN uffd-unit-tests
+Testing register-anon on anon... done
+Testing wp-fork on shmem... skipped [reason: feature missing]
+Userfaults unit tests: pass=1, skip=1, fail=0 (total=2)
+=== END uffd-unit-tests rc=0
+=== BEGIN uffd-stress-anon
+nr_pages: 8192
+=== END uffd-stress-anon rc=0
+=== BEGIN mine
+TAP version 13
+ok 1 first check
+ok 2 second check # SKIP no swap
+=== END mine rc=0
+=== KERNEL LOG
+[    0.000000] Linux version 6.12.117
+=== DONE
+"""
+
+
+def run(log, impl="rust"):
+    with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as f:
+        f.write(log)
+    try:
+        p = subprocess.run([sys.executable, RESULTS, "--impl", impl, f.name],
+                           capture_output=True, text=True)
+    finally:
+        os.unlink(f.name)
+    return p.returncode, p.stdout
+
+
+class ResultsTest(unittest.TestCase):
+    def test_clean_run_passes(self):
+        rc, out = run(CLEAN)
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(out.splitlines()[-2], "3 passed, 0 failed, 2 skipped")
+
+    def test_failed_unit_test(self):
+        rc, out = run(CLEAN.replace("register-anon on anon... done",
+                                    "register-anon on anon... failed [reason: x]"))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("not ok 1 uffd-unit-tests: register-anon on anon", out)
+
+    def test_program_died_mid_test(self):
+        rc, out = run(CLEAN.replace("register-anon on anon... done",
+                                    "register-anon on anon... "))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("no result", out)
+
+    def test_stress_failure(self):
+        rc, _ = run(CLEAN.replace("uffd-stress-anon rc=0", "uffd-stress-anon rc=1"))
+        self.assertNotEqual(rc, 0)
+
+    def test_tap_failure(self):
+        rc, _ = run(CLEAN.replace("ok 1 first check", "not ok 1 first check"))
+        self.assertNotEqual(rc, 0)
+
+    def test_nonzero_exit_without_failed_line(self):
+        rc, out = run(CLEAN.replace("mine rc=0", "mine rc=1"))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("exit status", out)
+
+    def test_hang_no_done(self):
+        rc, out = run(CLEAN.replace("=== DONE\n", ""))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("did not finish", out)
+
+    def test_program_cut_off(self):
+        cut = CLEAN.split("=== END mine")[0]
+        rc, _ = run(cut)
+        self.assertNotEqual(rc, 0)
+
+    def test_splats(self):
+        for splat in ["WARNING: CPU: 1 PID: 77 at mm/memory.c:123 zap_pte_range+0x1/0x2",
+                      "BUG: kernel NULL pointer dereference, address: 0000000000000008",
+                      "Oops: general protection fault, probably for non-canonical address",
+                      "Kernel panic - not syncing: Fatal exception",
+                      "BUG: KASAN: slab-use-after-free in foo+0x1/0x2",
+                      "WARNING: possible circular locking dependency detected",
+                      "rcu: INFO: rcu_sched self-detected stall on CPU",
+                      "INFO: task uffd-stress:88 blocked for more than 120 seconds.",
+                      "rust_kernel: panicked at mm/userfaultfd_rs.rs:10:5:"]:
+            log = CLEAN.replace("=== DONE", f"[   12.345678] {splat}\n=== DONE")
+            rc, out = run(log)
+            self.assertNotEqual(rc, 0, splat)
+            self.assertIn("kernel splat", out)
+
+    def test_user_text_is_not_a_splat(self):
+        log = CLEAN.replace("nr_pages: 8192", "nr_pages: 8192 (no BUG: here)")
+        self.assertEqual(run(log)[0], 0)
+
+    def test_wrong_implementation(self):
+        rc, out = run(CLEAN, impl="c")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("expected the c implementation", out)
+
+
+if __name__ == "__main__":
+    unittest.main()

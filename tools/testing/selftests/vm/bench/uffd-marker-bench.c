@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Cost of the PTE marker helpers on their hot paths, for A/B runs of the
+ * Rust and C kernels under QEMU -icount (guest time = instruction count).
+ *
+ * For a shmem range of NPAGES pages, REPEAT times:
+ *   wp-markers   UFFDIO_WRITEPROTECT of the unpopulated range: one UFFD_WP
+ *                marker installed per PTE (pte_none_mostly, make_pte_marker)
+ *   fault-marker read every page: a fault on a marker PTE per page
+ *                (pte_none_mostly, is_pte_marker, pte_marker_get)
+ *   zap-markers  protect again, drop the pages (fallocate punch hole keeps
+ *                the markers), then munmap: one marker zapped per PTE
+ *                (is_pte_marker_entry, pte_marker_get)
+ * Prints "bench <name> <ns per page>" with the median over the repeats.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/userfaultfd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NPAGES 8192
+#define REPEAT 7
+
+static long psize;
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "uffd-marker-bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v)
+{
+	qsort(v, REPEAT, sizeof(*v), cmp);
+	return v[REPEAT / 2];
+}
+
+static int new_uffd(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
+		die("userfaultfd");
+	if (!(api.features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM)) {
+		printf("# SKIP: no shmem write-protect (PTE_MARKER_UFFD_WP off)\n");
+		exit(4);
+	}
+	return fd;
+}
+
+static void wp(int uffd, char *p, size_t len, int on)
+{
+	struct uffdio_writeprotect w = {
+		.range = { .start = (unsigned long)p, .len = len },
+		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	if (ioctl(uffd, UFFDIO_WRITEPROTECT, &w))
+		die("UFFDIO_WRITEPROTECT");
+}
+
+int main(void)
+{
+	double t_wp[REPEAT], t_fault[REPEAT], t_zap[REPEAT];
+	size_t len;
+	int r;
+
+	psize = sysconf(_SC_PAGESIZE);
+	len = (size_t)NPAGES * psize;
+	for (r = 0; r < REPEAT; r++) {
+		struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+		int memfd = memfd_create("bench", MFD_CLOEXEC);
+		int uffd = new_uffd();
+		volatile char sink;
+		double t0;
+		char *p;
+		size_t i;
+
+		if (memfd < 0 || ftruncate(memfd, len))
+			die("memfd");
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+		if (p == MAP_FAILED)
+			die("mmap");
+		reg.range.start = (unsigned long)p;
+		reg.range.len = len;
+		if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+			die("UFFDIO_REGISTER");
+
+		t0 = now_ns();
+		wp(uffd, p, len, 1);
+		t_wp[r] = (now_ns() - t0) / NPAGES;
+
+		/* Read faults on markers: shmem allocates a zeroed page. */
+		t0 = now_ns();
+		for (i = 0; i < len; i += psize)
+			sink = p[i];
+		t_fault[r] = (now_ns() - t0) / NPAGES;
+		(void)sink;
+
+		/* Drop the pages; the markers stay (punch hole keeps them). */
+		wp(uffd, p, len, 1);
+		if (fallocate(memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, len))
+			die("fallocate");
+		t0 = now_ns();
+		if (munmap(p, len))
+			die("munmap");
+		t_zap[r] = (now_ns() - t0) / NPAGES;
+		close(uffd);
+		close(memfd);
+	}
+	printf("bench wp-markers %.1f\n", median(t_wp));
+	printf("bench fault-marker %.1f\n", median(t_fault));
+	printf("bench zap-markers %.1f\n", median(t_zap));
+	return 0;
+}
