@@ -10,8 +10,10 @@
 //! This file is safe Rust: the `unsafe` code it relies on is in the
 //! abstraction layer, `kernel::mm`.
 
-use core::ffi::{c_int, c_ulong};
+use core::ffi::{c_int, c_long, c_ulong};
+use kernel::mm::pgtable::PteTableGuard;
 use kernel::mm::pte::{Pte, PteMarker, SwpEntry, SWP_LAYOUT};
+use kernel::mm::virt::{MmRef, VmaRef};
 use kernel::prelude::*;
 
 /// Prefix of this crate's log messages (the `pr_*!` macros read it).
@@ -75,6 +77,58 @@ pub extern "C" fn pte_none_mostly(pte: Pte) -> c_int {
 #[no_mangle]
 pub extern "C" fn huge_pte_none_mostly(pte: Pte) -> c_int {
     pte.is_huge_none_mostly() as c_int
+}
+
+// ---------------------------------------------------------------------------
+// The PTE probe behind /sys/kernel/debug/userfaultfd_rs/pte (for the tests).
+// ---------------------------------------------------------------------------
+
+// Result kinds, as in include/linux/userfaultfd_rs.h (UFFD_RS_PROBE_*).
+const PROBE_NONE: c_long = 0;
+const PROBE_PRESENT: c_long = 1;
+const PROBE_SWAP: c_long = 2;
+const PROBE_MARKER: c_long = 3;
+const PROBE_NO_TABLE: c_long = 4;
+
+/// What the page table of the current task holds at `addr`: a negative
+/// errno (`ESRCH` without an address space, `ENOENT` without a VMA,
+/// `EOPNOTSUPP` in hugetlb), or a `UFFD_RS_PROBE_*` kind with the marker
+/// bits in bits 8 and up.
+#[no_mangle]
+pub extern "C" fn userfaultfd_rs_probe_pte(addr: c_ulong) -> c_long {
+    match probe_pte(addr as usize) {
+        Ok(kind) => kind,
+        Err(e) => e.to_errno() as c_long,
+    }
+}
+
+fn probe_pte(addr: usize) -> Result<c_long> {
+    let mm = MmRef::current().ok_or(ESRCH)?;
+    // As the fault path does: the per-VMA lock first, the mmap lock when
+    // that fails.
+    #[cfg(CONFIG_PER_VMA_LOCK)]
+    if let Some(vma) = mm.lock_vma_under_rcu(addr) {
+        return probe_in_vma(&vma, addr);
+    }
+    let mmap = mm.mmap_read_lock();
+    let vma = mmap.vma_lookup(addr).ok_or(ENOENT)?;
+    probe_in_vma(vma, addr)
+}
+
+fn probe_in_vma(vma: &VmaRef, addr: usize) -> Result<c_long> {
+    let Some(table) = PteTableGuard::lock(vma, addr)? else {
+        return Ok(PROBE_NO_TABLE);
+    };
+    let pte = table.get();
+    Ok(if pte.is_none() {
+        PROBE_NONE
+    } else if pte.is_present() {
+        PROBE_PRESENT
+    } else if let Some(marker) = pte.marker() {
+        PROBE_MARKER | ((marker.bits() as c_long) << 8)
+    } else {
+        PROBE_SWAP
+    })
 }
 
 // ---------------------------------------------------------------------------

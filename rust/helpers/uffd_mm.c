@@ -6,6 +6,7 @@
  */
 
 #include <linux/hugetlb.h>
+#include <linux/mmap_lock.h>
 #include <linux/swapops.h>
 
 int rust_helper_pte_none(pte_t pte)
@@ -44,3 +45,63 @@ int rust_helper_huge_pte_none(pte_t pte)
 	return huge_pte_none(pte);
 }
 #endif
+
+void rust_helper_mmap_read_lock(struct mm_struct *mm)
+{
+	mmap_read_lock(mm);
+}
+
+void rust_helper_mmap_read_unlock(struct mm_struct *mm)
+{
+	mmap_read_unlock(mm);
+}
+
+struct vm_area_struct *rust_helper_vma_lookup(struct mm_struct *mm,
+					      unsigned long addr)
+{
+	return vma_lookup(mm, addr);
+}
+
+void rust_helper_vma_end_read(struct vm_area_struct *vma)
+{
+	vma_end_read(vma);
+}
+
+pte_t rust_helper_ptep_get(pte_t *ptep)
+{
+	return ptep_get(ptep);
+}
+
+pte_t *rust_helper_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
+				       unsigned long addr, spinlock_t **ptlp)
+{
+	return pte_offset_map_lock(mm, pmd, addr, ptlp);
+}
+
+void rust_helper_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl)
+{
+	pte_unmap_unlock(pte, ptl);
+}
+
+/*
+ * The PMD entry that covers @addr, or NULL when an upper level is not
+ * populated or is a huge leaf.  The caller holds the mmap lock or the VMA
+ * lock, which keeps the upper levels from being freed; whether the PMD
+ * points at a PTE table is for pte_offset_map_lock() to decide.
+ */
+pmd_t *rust_helper_uffd_find_pmd(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud;
+
+	if (!pgd_present(*pgd))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (!p4d_present(*p4d))
+		return NULL;
+	pud = pud_offset(p4d, addr);
+	if (!pud_present(*pud) || pud_leaf(*pud))
+		return NULL;
+	return pmd_offset(pud, addr);
+}

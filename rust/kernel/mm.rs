@@ -11,6 +11,11 @@
 //! - [`pte`]: PTE, swap entry and PTE marker values.
 //! - [`swp_layout`]: the architecture-independent marker encoding (pure
 //!   logic, also compiled and tested on the host).
+//! - [`virt`]: an address space held by a reference, under its mmap lock;
+//!   a VMA under the mmap lock or its per-VMA lock, and its queries.
+//! - [`pgtable`]: a PTE table mapped and locked, as a guard.
 
+pub mod pgtable;
 pub mod pte;
 pub mod swp_layout;
+pub mod virt;

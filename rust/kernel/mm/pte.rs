@@ -118,6 +118,12 @@ impl Pte {
         self.0.pte as u64
     }
 
+    /// The PTE read from C as a `pte_t`.
+    #[inline]
+    pub const fn from_raw(pte: bindings::pte_t) -> Self {
+        Self(pte)
+    }
+
     /// The PTE with raw value `val` (C: `__pte()`).
     #[inline]
     pub const fn from_val(val: u64) -> Self {
