@@ -135,10 +135,41 @@ fn probe_in_vma(vma: &VmaRef, addr: usize) -> Result<c_long> {
 // Boot-time self-check of the marker encoding.
 // ---------------------------------------------------------------------------
 
+/// Compares what the Rust encoding says about `pte` with what the C helpers
+/// say.  Returns whether they agree on everything.
+fn pte_agrees_with_c(pte: Pte) -> bool {
+    let none = pte.c_is_none();
+    let present = pte.c_is_present();
+    let swap = !none && !present;
+    let c_marker = swap && pte.c_to_swp_entry().is_pte_marker();
+    let mut ok = pte.is_none() == none
+        && pte.is_present() == present
+        && pte.is_swap() == swap
+        && pte.is_marker() == c_marker
+        && pte.is_none_mostly() == (none || c_marker);
+    #[cfg(CONFIG_HUGETLB_PAGE)]
+    {
+        ok &= pte.is_huge_none() == pte.c_is_huge_none();
+    }
+    if swap {
+        let entry = pte.c_to_swp_entry();
+        ok &= pte.to_swp_entry() == entry
+            && pte.marker() == c_marker.then(|| entry.pte_marker())
+            && Pte::from_swp_entry(entry).val() == Pte::c_from_swp_entry(entry).val();
+    }
+    if !ok {
+        pr_err!(
+            "pte_marker self-check: PTE {:#x} read differently by Rust and C\n",
+            pte.val()
+        );
+    }
+    ok
+}
+
 /// Checks, for every marker value, that the Rust encoding gives the swap
-/// entry C's `swp_entry()` gives, and that the entry survives the
-/// architecture's PTE conversion as a marker with the same bits.  Also
-/// checks that no other swap type is taken for a marker.  Host tests cannot
+/// entry and PTE the C helpers give, and reads them back the same; then the
+/// same for every other swap type (never a marker), with the flag bits a
+/// swap PTE may carry, and for none and present PTEs.  Host tests cannot
 /// catch a disagreement with the real layout; this can.
 ///
 /// Returns the number of failed checks (0 when all agree).
@@ -152,12 +183,10 @@ fn pte_marker_selfcheck() -> u32 {
         let ok = rust == c
             && rust.is_pte_marker()
             && rust.pte_marker() == marker
-            && !pte.is_none()
-            && !pte.is_present()
+            && pte.val() == Pte::c_from_swp_entry(c).val()
             && pte.is_marker()
-            && pte.is_none_mostly()
             && pte.marker() == Some(marker)
-            && pte.to_swp_entry() == c;
+            && pte_agrees_with_c(pte);
         if !ok {
             pr_err!(
                 "pte_marker self-check: marker {:#x}: Rust entry {:#x}, C entry {:#x}, pte {:#x}\n",
@@ -169,26 +198,41 @@ fn pte_marker_selfcheck() -> u32 {
             failed += 1;
         }
     }
-    // Every other swap type, at a few offsets: never a marker.
+    // Every other swap type, at a few offsets and with the low flag bits
+    // (swap soft-dirty, uffd-wp, exclusive on x86-64) set: never a marker.
     for swp_type in 0..SWP_LAYOUT.marker_type() {
-        for offset in [0, 1, PteMarker::MASK, 0x12345] {
+        for offset in [0, 1, PteMarker::MASK, 0x12345, (1u64 << 50) - 1] {
             let entry = SwpEntry::from_c_swp_entry(swp_type, offset);
-            let pte = Pte::from_swp_entry(entry);
-            if entry.is_pte_marker() || pte.is_marker() || pte.is_none_mostly() {
-                pr_err!(
-                    "pte_marker self-check: swap type {} offset {:#x} taken for a marker\n",
-                    swp_type,
-                    offset
-                );
-                failed += 1;
+            let pte = Pte::c_from_swp_entry(entry);
+            for flags in [0u64, 1 << 1, 1 << 2, 1 << 7] {
+                let pte = Pte::from_val(pte.val() | flags);
+                if entry.is_pte_marker() || pte.is_marker() || !pte_agrees_with_c(pte) {
+                    pr_err!(
+                        "pte_marker self-check: swap type {} offset {:#x} flags {:#x} misread\n",
+                        swp_type,
+                        offset,
+                        flags
+                    );
+                    failed += 1;
+                }
             }
         }
     }
-    // The none PTE is none-mostly but not a marker.
-    let none = Pte::from_val(0);
-    if !none.is_none() || none.is_marker() || !none.is_none_mostly() {
-        pr_err!("pte_marker self-check: the none PTE is misread\n");
-        failed += 1;
+    // None PTEs (with the bits pte_none() ignores) and present PTEs.
+    for val in [
+        0u64,
+        1 << 5,
+        1 << 6,
+        (1 << 5) | (1 << 6),
+        1,
+        1 << 8,
+        0x8000_0000_0123_4067,
+        0x0000_0000_7654_3025,
+        0xf800_0000_0000_0001,
+    ] {
+        if !pte_agrees_with_c(Pte::from_val(val)) {
+            failed += 1;
+        }
     }
     failed
 }
@@ -208,7 +252,7 @@ pub extern "C" fn userfaultfd_rs_init() -> c_int {
         return EINVAL.to_errno();
     }
     pr_info!(
-        "pte_marker self-check: passed ({} marker values, {} other swap types)\n",
+        "pte_marker self-check: passed ({} marker values, {} other swap types, none and present PTEs)\n",
         PteMarker::MASK + 1,
         SWP_LAYOUT.marker_type()
     );

@@ -19,11 +19,6 @@ int rust_helper_pte_present(pte_t pte)
 	return pte_present(pte);
 }
 
-int rust_helper_is_swap_pte(pte_t pte)
-{
-	return is_swap_pte(pte);
-}
-
 swp_entry_t rust_helper_pte_to_swp_entry(pte_t pte)
 {
 	return pte_to_swp_entry(pte);

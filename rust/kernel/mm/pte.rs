@@ -11,6 +11,8 @@
 //! marker encoding itself is [`super::swp_layout`], with this kernel's
 //! constants in [`SWP_LAYOUT`].
 
+#[cfg(CONFIG_X86_64)]
+use super::swp_layout::InvertedSwpPte;
 use super::swp_layout::SwpLayout;
 use crate::bindings;
 
@@ -24,6 +26,21 @@ pub const SWP_LAYOUT: SwpLayout = match SwpLayout::new(
 ) {
     Some(layout) => layout,
     None => panic!("SWP_TYPE_SHIFT / SWP_PTE_MARKER do not describe a usable layout"),
+};
+
+/// x86-64's swap-PTE layout, from its headers: with it the PTE-level marker
+/// tests are inline bit operations (see [`InvertedSwpPte`]).  Elsewhere the
+/// C helpers are called.
+#[cfg(CONFIG_X86_64)]
+pub const ARCH_SWP_PTE: InvertedSwpPte = match InvertedSwpPte::new(
+    bindings::SWP_TYPE_BITS,
+    bindings::SWP_OFFSET_FIRST_BIT,
+    (1 << bindings::_PAGE_BIT_PRESENT) | (1 << bindings::_PAGE_BIT_PROTNONE),
+    // _PAGE_KNL_ERRATUM_MASK on x86-64.
+    (1 << bindings::_PAGE_BIT_DIRTY) | (1 << bindings::_PAGE_BIT_ACCESSED),
+) {
+    Some(layout) => layout,
+    None => panic!("the x86-64 swap PTE constants do not describe a usable layout"),
 };
 
 // The marker bits are defined in C too (`PTE_MARKER_*`, used by C callers):
@@ -114,7 +131,7 @@ pub struct Pte(bindings::pte_t);
 impl Pte {
     /// The raw value (C: `pte_val()`).
     #[inline]
-    pub fn val(self) -> u64 {
+    pub const fn val(self) -> u64 {
         self.0.pte as u64
     }
 
@@ -133,37 +150,44 @@ impl Pte {
     /// C: `pte_none()`.
     #[inline]
     pub fn is_none(self) -> bool {
-        // SAFETY: `pte_none()` only tests the bits of a PTE value.
-        unsafe { bindings::pte_none(self.0) != 0 }
+        #[cfg(CONFIG_X86_64)]
+        return ARCH_SWP_PTE.pte_none(self.val());
+        #[cfg(not(CONFIG_X86_64))]
+        return self.c_is_none();
     }
 
     /// C: `pte_present()`.
     #[inline]
     pub fn is_present(self) -> bool {
-        // SAFETY: `pte_present()` only tests the bits of a PTE value.
-        unsafe { bindings::pte_present(self.0) != 0 }
+        #[cfg(CONFIG_X86_64)]
+        return ARCH_SWP_PTE.pte_present(self.val());
+        #[cfg(not(CONFIG_X86_64))]
+        return self.c_is_present();
     }
 
     /// C: `is_swap_pte()`: neither none nor present, so it holds a swap
     /// entry (a real one, a migration entry, a marker, ...).
     #[inline]
     pub fn is_swap(self) -> bool {
-        // SAFETY: `is_swap_pte()` only tests the bits of a PTE value.
-        unsafe { bindings::is_swap_pte(self.0) != 0 }
+        !self.is_none() && !self.is_present()
     }
 
     /// C: `pte_to_swp_entry()`.  Meaningful only when [`Self::is_swap`].
     #[inline]
     pub fn to_swp_entry(self) -> SwpEntry {
-        // SAFETY: `pte_to_swp_entry()` only rearranges the bits of a value.
-        SwpEntry(unsafe { bindings::pte_to_swp_entry(self.0) })
+        #[cfg(CONFIG_X86_64)]
+        return SwpEntry::from_val(ARCH_SWP_PTE.pte_to_swp_entry(&SWP_LAYOUT, self.val()));
+        #[cfg(not(CONFIG_X86_64))]
+        return self.c_to_swp_entry();
     }
 
     /// C: `swp_entry_to_pte()`.
     #[inline]
     pub fn from_swp_entry(entry: SwpEntry) -> Self {
-        // SAFETY: `swp_entry_to_pte()` only rearranges the bits of a value.
-        Self(unsafe { bindings::swp_entry_to_pte(entry.0) })
+        #[cfg(CONFIG_X86_64)]
+        return Self::from_val(ARCH_SWP_PTE.swp_entry_to_pte(&SWP_LAYOUT, entry.val()));
+        #[cfg(not(CONFIG_X86_64))]
+        return Self::c_from_swp_entry(entry);
     }
 
     /// C: `make_pte_marker()`.
@@ -176,6 +200,31 @@ impl Pte {
     #[inline]
     pub fn is_marker(self) -> bool {
         self.is_swap() && self.to_swp_entry().is_pte_marker()
+    }
+
+    /// `pte_none()` computed by the C helper: the reference for the
+    /// boot-time self-check.
+    pub fn c_is_none(self) -> bool {
+        // SAFETY: `pte_none()` only tests the bits of a PTE value.
+        unsafe { bindings::pte_none(self.0) != 0 }
+    }
+
+    /// `pte_present()` computed by the C helper (self-check reference).
+    pub fn c_is_present(self) -> bool {
+        // SAFETY: `pte_present()` only tests the bits of a PTE value.
+        unsafe { bindings::pte_present(self.0) != 0 }
+    }
+
+    /// `pte_to_swp_entry()` computed by the C helper (self-check reference).
+    pub fn c_to_swp_entry(self) -> SwpEntry {
+        // SAFETY: `pte_to_swp_entry()` only rearranges the bits of a value.
+        SwpEntry(unsafe { bindings::pte_to_swp_entry(self.0) })
+    }
+
+    /// `swp_entry_to_pte()` computed by the C helper (self-check reference).
+    pub fn c_from_swp_entry(entry: SwpEntry) -> Self {
+        // SAFETY: `swp_entry_to_pte()` only rearranges the bits of a value.
+        Self(unsafe { bindings::swp_entry_to_pte(entry.0) })
     }
 
     /// The marker bits if this PTE is a marker.
@@ -199,10 +248,20 @@ impl Pte {
         self.is_none() || self.is_marker()
     }
 
-    /// C: `huge_pte_none()`.
+    /// C: `huge_pte_none()`.  x86-64 has no `huge_pte_none()` of its own:
+    /// it is `pte_none()` there.
     #[cfg(CONFIG_HUGETLB_PAGE)]
     #[inline]
     pub fn is_huge_none(self) -> bool {
+        #[cfg(CONFIG_X86_64)]
+        return self.is_none();
+        #[cfg(not(CONFIG_X86_64))]
+        return self.c_is_huge_none();
+    }
+
+    /// `huge_pte_none()` computed by the C helper (self-check reference).
+    #[cfg(CONFIG_HUGETLB_PAGE)]
+    pub fn c_is_huge_none(self) -> bool {
         // SAFETY: `huge_pte_none()` only tests the bits of a PTE value.
         unsafe { bindings::huge_pte_none(self.0) != 0 }
     }

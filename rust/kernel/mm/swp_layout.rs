@@ -195,3 +195,96 @@ impl SwpLayout {
         self.is_pte_marker_entry(entry) && self.pte_marker_get(entry).contains(PteMarker::POISONED)
     }
 }
+
+/// How an architecture stores a swap entry in a non-present PTE, for the
+/// layout x86-64 uses (`__swp_entry()`, `__swp_type()`, `__swp_offset()` in
+/// `arch/x86/include/asm/pgtable_64.h`): the swap type in the top
+/// `type_bits` bits of the PTE, the offset inverted in the bits from
+/// `offset_first_bit` up to the type, and flag bits below.
+///
+/// With it the marker tests on a PTE are a few bit operations instead of
+/// calls to C helpers.  The kernel checks at boot that it gives what the C
+/// helpers give, for every marker and a sample of other entries and PTEs.
+///
+/// # Invariants
+///
+/// `0 < type_bits` and `offset_first_bit + type_bits < 64`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct InvertedSwpPte {
+    type_bits: u32,
+    offset_first_bit: u32,
+    present_mask: u64,
+    none_ignore_mask: u64,
+}
+
+impl InvertedSwpPte {
+    /// The layout with the given field positions: `present_mask` is the set
+    /// of bits of which any makes a PTE present (C: `pte_present()`),
+    /// `none_ignore_mask` the bits `pte_none()` ignores.
+    #[inline]
+    pub const fn new(
+        type_bits: u32,
+        offset_first_bit: u32,
+        present_mask: u64,
+        none_ignore_mask: u64,
+    ) -> Option<Self> {
+        if type_bits == 0 || offset_first_bit.saturating_add(type_bits) >= 64 {
+            return None;
+        }
+        // INVARIANT: checked above.
+        Some(Self {
+            type_bits,
+            offset_first_bit,
+            present_mask,
+            none_ignore_mask,
+        })
+    }
+
+    /// C: `pte_none()`.
+    #[inline]
+    pub const fn pte_none(&self, pte: u64) -> bool {
+        pte & !self.none_ignore_mask == 0
+    }
+
+    /// C: `pte_present()`.
+    #[inline]
+    pub const fn pte_present(&self, pte: u64) -> bool {
+        pte & self.present_mask != 0
+    }
+
+    /// C: `is_swap_pte()`.
+    #[inline]
+    pub const fn is_swap_pte(&self, pte: u64) -> bool {
+        !self.pte_none(pte) && !self.pte_present(pte)
+    }
+
+    /// C: `pte_to_swp_entry()`.  The flag bits below the offset (swap
+    /// soft-dirty, uffd-wp, exclusive) do not reach the entry.
+    #[inline]
+    pub const fn pte_to_swp_entry(&self, swp: &SwpLayout, pte: u64) -> u64 {
+        let swp_type = pte >> (64 - self.type_bits);
+        let offset = (!pte << self.type_bits) >> (self.offset_first_bit + self.type_bits);
+        swp.swp_entry(swp_type, offset)
+    }
+
+    /// C: `swp_entry_to_pte()`.
+    #[inline]
+    pub const fn swp_entry_to_pte(&self, swp: &SwpLayout, entry: u64) -> u64 {
+        let offset = swp.swp_offset(entry);
+        let swp_type = swp.swp_type(entry);
+        ((!offset << (self.offset_first_bit + self.type_bits)) >> self.type_bits)
+            | (swp_type << (64 - self.type_bits))
+    }
+
+    /// C: `is_pte_marker()`.
+    #[inline]
+    pub const fn is_pte_marker(&self, swp: &SwpLayout, pte: u64) -> bool {
+        self.is_swap_pte(pte) && swp.is_pte_marker_entry(self.pte_to_swp_entry(swp, pte))
+    }
+
+    /// C: `make_pte_marker()`.
+    #[inline]
+    pub const fn make_pte_marker(&self, swp: &SwpLayout, marker: PteMarker) -> u64 {
+        self.swp_entry_to_pte(swp, swp.make_pte_marker_entry(marker))
+    }
+}
