@@ -79,6 +79,23 @@ pub extern "C" fn huge_pte_none_mostly(pte: Pte) -> c_int {
     pte.is_huge_none_mostly() as c_int
 }
 
+/// C: `pte_marker_entry_uffd_wp()` (include/linux/userfaultfd_k.h): a
+/// marker entry with the uffd-wp bit.
+#[cfg(CONFIG_PTE_MARKER_UFFD_WP)]
+#[no_mangle]
+pub extern "C" fn pte_marker_entry_uffd_wp(entry: SwpEntry) -> bool {
+    entry.is_pte_marker() && entry.pte_marker().contains(PteMarker::UFFD_WP)
+}
+
+/// C: `pte_marker_uffd_wp()` (include/linux/userfaultfd_k.h): a marker PTE
+/// with the uffd-wp bit.
+#[cfg(CONFIG_PTE_MARKER_UFFD_WP)]
+#[no_mangle]
+pub extern "C" fn pte_marker_uffd_wp(pte: Pte) -> bool {
+    pte.marker()
+        .is_some_and(|marker| marker.contains(PteMarker::UFFD_WP))
+}
+
 // ---------------------------------------------------------------------------
 // The PTE probe behind /sys/kernel/debug/userfaultfd_rs/pte (for the tests).
 // ---------------------------------------------------------------------------

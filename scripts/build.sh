@@ -15,7 +15,8 @@ KMAKE=(make -s -C "$SRC" O="$OUT" LLVM=1 -j"$JOBS")
 say() { echo "build[$IMPL]: $*"; }
 die() { echo "build[$IMPL]: ERROR: $*" >&2; exit 1; }
 
-case $IMPL in rust|c) ;; *) die "IMPL must be rust or c, not '$IMPL'" ;; esac
+[ -f "$top/config/$IMPL.config" ] ||
+	die "IMPL must name a config/<IMPL>.config (rust, c, rust-nowp), not '$IMPL'"
 for t in clang ld.lld rustc bindgen flex bison bc gcc cpio rsync; do
 	command -v $t >/dev/null || die "$t not found: run scripts/deps.sh (make deps)"
 done
@@ -34,16 +35,20 @@ if [ ! -f "$OUT/.config" ] || [ "$(cat "$OUT/.config.frag-sum" 2>/dev/null)" != 
 	(cd "$OUT" && KCONFIG_CONFIG=.config "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OUT" \
 		.config "${frags[@]}" >/dev/null)
 	"${KMAKE[@]}" olddefconfig >/dev/null
+	# The value each fragment line asks for; a later fragment wins.
 	bad=0
-	while read -r line; do
-		case $line in
-		CONFIG_*=*)
-			grep -qx "$line" "$OUT/.config" || { echo "  wanted $line, got: $(grep "^${line%%=*}=" "$OUT/.config" || echo 'not set')" >&2; bad=1; } ;;
-		"# CONFIG_"*" is not set")
-			opt=${line#\# }; opt=${opt%% *}
-			grep -q "^$opt=" "$OUT/.config" && { echo "  wanted $opt off, got: $(grep "^$opt=" "$OUT/.config")" >&2; bad=1; } ;;
+	while read -r opt want; do
+		got=$(grep -E "^$opt=|^# $opt is not set" "$OUT/.config" || true)
+		case $want in
+		n) [ -z "$got" ] || [ "${got#\#}" != "$got" ] ||
+			{ echo "  wanted $opt off, got: $got" >&2; bad=1; } ;;
+		*) [ "$got" = "$opt=$want" ] ||
+			{ echo "  wanted $opt=$want, got: ${got:-not set}" >&2; bad=1; } ;;
 		esac
-	done < <(cat "${frags[@]}")
+	done < <(cat "${frags[@]}" | sed -n -e 's/^\(CONFIG_[A-Za-z0-9_]*\)=\(.*\)$/\1 \2/p' \
+		-e 's/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1 n/p' |
+		awk '{ v[$1] = $2; if (!($1 in o)) { o[$1] = n++ ; k[o[$1]] = $1 } }
+		     END { for (i = 0; i < n; i++) print k[i], v[k[i]] }')
 	[ $bad = 0 ] || die "the config fragments did not take (a dependency is missing, see above)"
 	echo "$sum" >"$OUT/.config.frag-sum"
 fi
