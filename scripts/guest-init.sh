@@ -72,19 +72,19 @@ run)
 	;;
 test)
 	selfcheck
-	run uffd-unit-tests 900 upstream/uffd-unit-tests
+	run uffd-unit-tests 400 upstream/uffd-unit-tests
 	run uffd-stress-anon 300 upstream/uffd-stress anon 32 8
 	run uffd-stress-shmem 300 upstream/uffd-stress shmem 32 8
 	run uffd-stress-shmem-private 300 upstream/uffd-stress shmem-private 32 8
 	run uffd-stress-hugetlb 300 upstream/uffd-stress hugetlb 64 8
 	run uffd-stress-hugetlb-private 300 upstream/uffd-stress hugetlb-private 64 8
 	for t in vm/*; do
-		[ -x "$t" ] && run "${t#vm/}" 300 "$t" -q
+		[ -x "$t" ] && run "${t#vm/}" 120 "$t" -q
 	done
 	;;
 bench)
 	for t in bench/*; do
-		[ -x "$t" ] && run "${t#bench/}" 1200 "$t"
+		[ -x "$t" ] && run "${t#bench/}" 300 "$t"
 	done
 	;;
 esac

@@ -10,7 +10,7 @@ MODE=${2:?usage: guest.sh rust|c run|test}
 B=${B:-$top/build}
 OUT=$B/out-$IMPL
 LOG=$OUT/guest-$MODE.log
-GUEST_TIMEOUT=${GUEST_TIMEOUT:-1500}
+GUEST_TIMEOUT=${GUEST_TIMEOUT:-600}
 ACCEL=${ACCEL:-tcg}	# KVM guests hang on these machines; ACCEL=kvm to try it
 CPUS=${CPUS:-2}
 MEM=${MEM:-2G}
