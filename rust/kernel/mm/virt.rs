@@ -60,7 +60,10 @@ impl MmRef {
         // SAFETY: the mm is valid by the type invariant.
         unsafe { bindings::mmap_read_lock(self.as_raw()) };
         // INVARIANT: the lock was just taken.
-        MmapReadGuard { mm: self }
+        MmapReadGuard {
+            mm: self,
+            _not_send: PhantomData,
+        }
     }
 
     /// Locks the VMA at `addr` with its per-VMA read lock, without the mmap
@@ -91,9 +94,12 @@ impl Drop for MmRef {
 ///
 /// # Invariants
 ///
-/// The mmap lock of `mm` is held for reading while this value exists.
+/// The mmap lock of `mm` is held for reading while this value exists, by
+/// the task that created the value (the guard is not `Send`: a read lock is
+/// released by the task that took it).
 pub struct MmapReadGuard<'a> {
     mm: &'a MmRef,
+    _not_send: PhantomData<*mut ()>,
 }
 
 impl MmapReadGuard<'_> {
