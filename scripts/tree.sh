@@ -51,7 +51,7 @@ if [ "$want_sum" != "$have_sum" ]; then
 	for p in $want; do
 		pf="$top/patches/$p"
 		[ -f "$pf" ] || die "patches/series names $p, which does not exist"
-		if ! out=$(patch -d "$SRC" -p1 --dry-run --forward --no-backup-if-mismatch <"$pf" 2>&1); then
+		if ! out=$(patch -d "$SRC" -p1 -F0 --dry-run --forward --no-backup-if-mismatch <"$pf" 2>&1); then
 			echo "$out" | sed 's/^/  /' >&2
 			die "patch $p does not apply to linux $kver (failed hunks above)"
 		fi
@@ -62,7 +62,7 @@ if [ "$want_sum" != "$have_sum" ]; then
 				if [ -e "$SRC/$f" ]; then cp -p "$SRC/$f" "$ORIG/$f"; else touch "$ORIG/$f.absent"; fi
 			fi
 		done
-		patch -d "$SRC" -p1 --forward --no-backup-if-mismatch -s <"$pf" ||
+		patch -d "$SRC" -p1 -F0 --forward --no-backup-if-mismatch -s <"$pf" ||
 			die "patch $p failed after a clean dry run"
 		say "applied $p"
 	done
