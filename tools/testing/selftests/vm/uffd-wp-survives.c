@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Nothing is lost: a userfaultfd write-protected page of file memory stays
+ * write-protected when the kernel drops its PTE, whatever drops it.
+ *
+ * For each way of dropping the PTE (none, swap-out with MADV_PAGEOUT,
+ * fallocate(PUNCH_HOLE), MADV_DONTNEED) on shmem, and MADV_DONTNEED on
+ * shared and private hugetlb:
+ *   - fill the page, write-protect it, drop the PTE;
+ *   - /proc/self/pagemap still reports the uffd-wp bit;
+ *   - a thread writes to the page: the write-protect message arrives, and
+ *     until the page is un-protected the write has not landed (checked
+ *     through a second, unregistered mapping of the same memory);
+ *   - after un-protect the writer finishes and its byte is there, and the
+ *     rest of the page holds what it held (zeroes after a punch hole).
+ * Runs the same on the C and the Rust kernel.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/memfd.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define PM_UFFD_WP (1ULL << 57)
+
+static int test_nr, failed, pagemap_fd;
+
+static void result(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d ", ok ? "" : "not ", ++test_nr);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!ok)
+		failed++;
+}
+
+enum drop { DROP_NONE, DROP_PAGEOUT, DROP_PUNCH_HOLE, DROP_DONTNEED };
+static const char *const drop_name[] = {
+	"no drop", "MADV_PAGEOUT", "fallocate(PUNCH_HOLE)", "MADV_DONTNEED",
+};
+
+struct writer {
+	volatile char *addr;
+	char byte;
+};
+
+static void *writer_fn(void *arg)
+{
+	struct writer *w = arg;
+
+	*w->addr = w->byte;
+	return NULL;
+}
+
+static int pagemap_wp(void *p, long psize)
+{
+	uint64_t e;
+
+	if (pread(pagemap_fd, &e, sizeof(e), (unsigned long)p / psize * sizeof(e)) != sizeof(e))
+		return -1;
+	return !!(e & PM_UFFD_WP);
+}
+
+static int set_wp(int uffd, void *p, size_t len, int on)
+{
+	struct uffdio_writeprotect w = {
+		.range = { .start = (unsigned long)p, .len = len },
+		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	return ioctl(uffd, UFFDIO_WRITEPROTECT, &w);
+}
+
+/*
+ * One case.  @memfd backs both mappings (@shared: MAP_SHARED for both;
+ * otherwise the registered one is MAP_PRIVATE and there is no second view).
+ * Returns nothing; prints a result line per check, prefixed with @what.
+ */
+static void run_case(const char *what, int memfd, size_t psize, int shared, enum drop drop)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_HUGETLBFS_SHMEM };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+	struct writer w;
+	struct uffd_msg msg;
+	struct pollfd pfd;
+	pthread_t thread;
+	char *p, *view = NULL, expect_rest;
+	int uffd, got_msg, landed_early = 0;
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api)) {
+		printf("ok %d %s, %s # SKIP file-memory write-protect not offered\n",
+		       ++test_nr, what, drop_name[drop]);
+		if (uffd >= 0)
+			close(uffd);
+		return;
+	}
+	p = mmap(NULL, psize, PROT_READ | PROT_WRITE, shared ? MAP_SHARED : MAP_PRIVATE,
+		 memfd, 0);
+	if (shared)
+		view = mmap(NULL, psize, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (p == MAP_FAILED || view == MAP_FAILED) {
+		result(0, "%s: mmap: %s", what, strerror(errno));
+		close(uffd);
+		return;
+	}
+	memset(p, 'A', psize);
+	reg.range.start = (unsigned long)p;
+	reg.range.len = psize;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg) || set_wp(uffd, p, psize, 1)) {
+		result(0, "%s, %s: register/protect: %s", what, drop_name[drop], strerror(errno));
+		goto out;
+	}
+
+	expect_rest = 'A';
+	switch (drop) {
+	case DROP_NONE:
+		break;
+	case DROP_PAGEOUT:
+		if (madvise(p, psize, MADV_PAGEOUT)) {
+			result(0, "%s: MADV_PAGEOUT: %s", what, strerror(errno));
+		} else {
+			unsigned char vec = 1;
+
+			result(!mincore(p, psize, &vec) && !(vec & 1),
+			       "%s, MADV_PAGEOUT: the page left memory (mincore)", what);
+		}
+		break;
+	case DROP_PUNCH_HOLE:
+		if (fallocate(memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, psize))
+			result(0, "%s: punch hole: %s", what, strerror(errno));
+		expect_rest = 0;
+		break;
+	case DROP_DONTNEED:
+		if (madvise(p, psize, MADV_DONTNEED))
+			result(0, "%s: MADV_DONTNEED: %s", what, strerror(errno));
+		/*
+		 * A private mapping loses its private copy: what shows through
+		 * afterwards is the file, which was never written.
+		 */
+		if (!shared)
+			expect_rest = 0;
+		break;
+	}
+	result(pagemap_wp(p, sysconf(_SC_PAGESIZE)) == 1,
+	       "%s, %s: pagemap still reports uffd-wp", what, drop_name[drop]);
+
+	w.addr = p + 1;
+	w.byte = 'B';
+	if (pthread_create(&thread, NULL, writer_fn, &w)) {
+		result(0, "%s: pthread_create", what);
+		goto out;
+	}
+	pfd.fd = uffd;
+	pfd.events = POLLIN;
+	got_msg = poll(&pfd, 1, 5000) == 1 && read(uffd, &msg, sizeof(msg)) == sizeof(msg) &&
+		  msg.event == UFFD_EVENT_PAGEFAULT &&
+		  (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) &&
+		  (msg.arg.pagefault.address & ~(psize - 1)) == (unsigned long)p;
+	if (view)
+		landed_early = view[1] == 'B';
+	result(got_msg, "%s, %s: the write raises a write-protect message", what,
+	       drop_name[drop]);
+	if (view)
+		result(!landed_early, "%s, %s: the write has not landed before un-protect",
+		       what, drop_name[drop]);
+
+	/* Un-protect wakes the writer; without a message, it never slept. */
+	if (set_wp(uffd, p, psize, 0))
+		result(0, "%s: un-protect: %s", what, strerror(errno));
+	pthread_join(thread, NULL);
+	result(p[1] == 'B' && p[0] == expect_rest && p[psize - 1] == expect_rest,
+	       "%s, %s: after un-protect the write landed and the page holds its data",
+	       what, drop_name[drop]);
+out:
+	munmap(p, psize);
+	if (view)
+		munmap(view, psize);
+	close(uffd);
+}
+
+static long hugepage_size(void)
+{
+	char line[128];
+	long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Hugepagesize: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+int main(void)
+{
+	long psize = sysconf(_SC_PAGESIZE), hsize = hugepage_size();
+	enum drop d;
+	int memfd;
+
+	printf("TAP version 13\n");
+	pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pagemap_fd < 0) {
+		printf("1..0 # SKIP /proc/self/pagemap: %s\n", strerror(errno));
+		return 4;
+	}
+	for (d = DROP_NONE; d <= DROP_DONTNEED; d++) {
+		memfd = memfd_create("uffd-wp-survives", MFD_CLOEXEC);
+		if (memfd < 0 || ftruncate(memfd, psize)) {
+			result(0, "shmem: memfd: %s", strerror(errno));
+			continue;
+		}
+		run_case("shmem", memfd, psize, 1, d);
+		close(memfd);
+	}
+	for (int shared = 1; shared >= 0; shared--) {
+		const char *what = shared ? "hugetlb shared" : "hugetlb private";
+
+		memfd = memfd_create("uffd-wp-survives-huge", MFD_CLOEXEC | MFD_HUGETLB);
+		if (hsize <= 0 || memfd < 0 || ftruncate(memfd, hsize)) {
+			printf("ok %d %s # SKIP no hugetlb memfd\n", ++test_nr, what);
+			if (memfd >= 0)
+				close(memfd);
+			continue;
+		}
+		run_case(what, memfd, hsize, shared, DROP_NONE);
+		run_case(what, memfd, hsize, shared, DROP_DONTNEED);
+		close(memfd);
+	}
+	printf("1..%d\n# Totals: pass:%d fail:%d\n", test_nr, test_nr - failed, failed);
+	return failed ? 1 : 0;
+}
