@@ -143,8 +143,11 @@ def main():
 
     if args.mode == "run":
         for name, body, rc in sections(lines):
+            # The program's narrative ("# ..." lines); its KTAP lines
+            # follow, numbered, from parse_tap().
             for l in user_lines(body):
-                print(l)
+                if l.startswith("# ") and not l.startswith("# Totals"):
+                    print(l)
             parse_tap(res, name, body, rc)
     else:
         print("TAP version 13")

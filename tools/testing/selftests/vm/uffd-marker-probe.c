@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/userfaultfd.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,29 +21,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "ktap.h"
+
 #define PROBE "/sys/kernel/debug/userfaultfd_rs/pte"
 #define PM_UFFD_WP (1ULL << 57)
 
-static int probe_fd, pagemap_fd, test_nr, failed;
+static int probe_fd, pagemap_fd;
 static long psize;
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d ", ok ? "" : "not ", ++test_nr);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!ok)
-		failed++;
-}
 
 static void die(const char *what)
 {
-	printf("not ok %d %s: %s\n", ++test_nr, what, strerror(errno));
-	exit(1);
+	ktap_result(0, "%s: %s", what, strerror(errno));
+	exit(ktap_finish());
 }
 
 /* What the probe says about @p, without the trailing newline. */
@@ -78,7 +66,7 @@ static void expect(void *p, const char *want, const char *what)
 {
 	const char *got = probe(p);
 
-	check(!strcmp(got, want), "%s: probe says \"%s\" (want \"%s\")", what, got, want);
+	ktap_result(!strcmp(got, want), "%s: probe says \"%s\" (want \"%s\")", what, got, want);
 }
 
 static int new_uffd(uint64_t features, uint64_t *got)
@@ -127,8 +115,8 @@ static void test_shmem_wp(void)
 	if (uffd < 0)
 		die("UFFDIO_API");
 	if (!(features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM)) {
-		printf("ok %d shmem write-protect markers # SKIP "
-		       "UFFD_FEATURE_WP_HUGETLBFS_SHMEM not offered\n", ++test_nr);
+		ktap_skip("shmem write-protect markers # SKIP "
+			  "UFFD_FEATURE_WP_HUGETLBFS_SHMEM not offered");
 		close(uffd);
 		return;
 	}
@@ -148,17 +136,17 @@ static void test_shmem_wp(void)
 
 	wp(uffd, p + psize, psize);
 	expect(p + psize, "marker 0x1", "unpopulated shmem page write-protected");
-	check(pagemap_wp(p + psize), "pagemap reports uffd-wp on that marker");
-	check(!pagemap_wp(p), "pagemap reports no uffd-wp on the untouched page");
+	ktap_result(pagemap_wp(p + psize), "pagemap reports uffd-wp on that marker");
+	ktap_result(!pagemap_wp(p), "pagemap reports no uffd-wp on the untouched page");
 
 	wp(uffd, p + 2 * psize, 2 * psize);
 	expect(p + 2 * psize, "present", "present shmem page write-protected stays present");
-	check(pagemap_wp(p + 2 * psize), "pagemap reports uffd-wp on the present page");
+	ktap_result(pagemap_wp(p + 2 * psize), "pagemap reports uffd-wp on the present page");
 
 	if (fallocate(memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 3 * psize, psize))
 		die("fallocate punch hole");
 	expect(p + 3 * psize, "marker 0x1", "punch hole on a protected page leaves a marker");
-	check(pagemap_wp(p + 3 * psize), "pagemap reports uffd-wp after the punch hole");
+	ktap_result(pagemap_wp(p + 3 * psize), "pagemap reports uffd-wp after the punch hole");
 
 	if (madvise(p + 2 * psize, psize, MADV_DONTNEED))
 		die("madvise DONTNEED");
@@ -172,7 +160,7 @@ static void test_shmem_wp(void)
 			die("UFFDIO_UNREGISTER");
 	}
 	expect(p + psize, "none", "un-register drops the marker");
-	check(!pagemap_wp(p + psize), "pagemap: no uffd-wp after un-register");
+	ktap_result(!pagemap_wp(p + psize), "pagemap: no uffd-wp after un-register");
 
 	munmap(p, 4 * psize);
 	close(memfd);
@@ -188,8 +176,7 @@ static void test_poison(void)
 
 	uffd = new_uffd(UFFD_FEATURE_POISON, &features);
 	if (uffd < 0) {
-		printf("ok %d UFFDIO_POISON marker # SKIP UFFD_FEATURE_POISON not offered\n",
-		       ++test_nr);
+		ktap_skip("UFFDIO_POISON marker # SKIP UFFD_FEATURE_POISON not offered");
 		return;
 	}
 	p = mmap(NULL, 2 * psize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -218,9 +205,8 @@ static void test_swap_and_errors(void)
 	if (madvise(p, psize, MADV_PAGEOUT) == 0 && strcmp(probe(p), "present"))
 		expect(p, "swap", "anonymous page paged out to swap is a swap entry, not a marker");
 	else
-		printf("ok %d paged-out anonymous page # SKIP MADV_PAGEOUT left it in memory\n",
-		       ++test_nr);
-	check(p[100] == 7, "the paged-out page reads back");
+		ktap_skip("paged-out anonymous page # SKIP MADV_PAGEOUT left it in memory");
+	ktap_result(p[100] == 7, "the paged-out page reads back");
 	munmap(p, psize);
 
 	/* No VMA there: ENOENT. */
@@ -229,7 +215,7 @@ static void test_swap_and_errors(void)
 	h = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	if (h == MAP_FAILED) {
-		printf("ok %d hugetlb VMA # SKIP no huge pages\n", ++test_nr);
+		ktap_skip("hugetlb VMA # SKIP no huge pages");
 		return;
 	}
 	h[0] = 1;
@@ -240,7 +226,7 @@ static void test_swap_and_errors(void)
 int main(void)
 {
 	psize = sysconf(_SC_PAGESIZE);
-	printf("TAP version 13\n");
+	ktap_start();
 	probe_fd = open(PROBE, O_RDWR | O_CLOEXEC);
 	if (probe_fd < 0) {
 		printf("1..0 # SKIP %s: %s (not the Rust kernel)\n", PROBE, strerror(errno));
@@ -252,6 +238,5 @@ int main(void)
 	test_shmem_wp();
 	test_poison();
 	test_swap_and_errors();
-	printf("1..%d\n# Totals: pass:%d fail:%d\n", test_nr, test_nr - failed, failed);
-	return failed ? 1 : 0;
+	return ktap_finish();
 }

@@ -27,8 +27,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ktap.h"
+
 static int quiet;
-static int test_nr, failed;
 
 static void say(const char *fmt, ...)
 {
@@ -42,18 +43,10 @@ static void say(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static void check(int ok, const char *what)
-{
-	printf("%sok %d %s\n", ok ? "" : "not ", ++test_nr, what);
-	if (!ok)
-		failed++;
-}
-
 static void bail(const char *what)
 {
-	printf("not ok %d %s: %s\n", ++test_nr, what, strerror(errno));
-	printf("# Totals: pass:%d fail:%d\n", test_nr - failed - 1, failed + 1);
-	exit(1);
+	ktap_result(0, "%s: %s", what, strerror(errno));
+	exit(ktap_finish());
 }
 
 static const char before[] = "written before the fault";
@@ -90,7 +83,7 @@ int main(int argc, char **argv)
 	int devfd, uffd, memfd;
 
 	quiet = argc > 1 && !strcmp(argv[1], "-q");
-	printf("TAP version 13\n1..6\n");
+	ktap_start();
 
 	memfd = memfd_create("uffd-minor-demo", MFD_CLOEXEC);
 	if (memfd < 0 || ftruncate(memfd, psize))
@@ -118,7 +111,7 @@ int main(int argc, char **argv)
 	reg.mode = UFFDIO_REGISTER_MODE_MINOR;
 	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
 		bail("UFFDIO_REGISTER MODE_MINOR");
-	check(reg.ioctls & (1ULL << _UFFDIO_CONTINUE),
+	ktap_result(reg.ioctls & (1ULL << _UFFDIO_CONTINUE),
 	      "MINOR registration of shmem offers UFFDIO_CONTINUE");
 	say("# mapping A at %p registered in MINOR mode\n", a);
 
@@ -132,7 +125,7 @@ int main(int argc, char **argv)
 		bail("poll for the fault message");
 	if (read(uffd, &msg, sizeof(msg)) != sizeof(msg))
 		bail("read the fault message");
-	check(msg.event == UFFD_EVENT_PAGEFAULT &&
+	ktap_result(msg.event == UFFD_EVENT_PAGEFAULT &&
 	      (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR) &&
 	      msg.arg.pagefault.address == (unsigned long)a,
 	      "reader thread raised a minor fault at the start of mapping A");
@@ -147,24 +140,23 @@ int main(int argc, char **argv)
 	cont.range.len = psize;
 	if (ioctl(uffd, UFFDIO_CONTINUE, &cont))
 		bail("UFFDIO_CONTINUE");
-	check(cont.mapped == psize, "UFFDIO_CONTINUE mapped the whole page");
+	ktap_result(cont.mapped == psize, "UFFDIO_CONTINUE mapped the whole page");
 	say("# UFFDIO_CONTINUE mapped %lld bytes; reader woken\n", (long long)cont.mapped);
 
 	pthread_join(thread, NULL);
 	say("# reader thread saw through mapping A: \"%s\"\n", r.seen);
-	check(!strcmp(r.seen, after), "reader sees the bytes written before UFFDIO_CONTINUE");
+	ktap_result(!strcmp(r.seen, after), "reader sees the bytes written before UFFDIO_CONTINUE");
 
 	/* The page is mapped now: a second UFFDIO_CONTINUE finds a PTE there. */
-	check(ioctl(uffd, UFFDIO_CONTINUE, &cont) == -1 && errno == EEXIST &&
+	ktap_result(ioctl(uffd, UFFDIO_CONTINUE, &cont) == -1 && errno == EEXIST &&
 	      cont.mapped == -EEXIST,
 	      "UFFDIO_CONTINUE on a mapped page fails with EEXIST");
 
 	/* A page that is not in the page cache cannot be continued. */
-	check(ftruncate(memfd, 0) == 0 && ftruncate(memfd, psize) == 0 &&
+	ktap_result(ftruncate(memfd, 0) == 0 && ftruncate(memfd, psize) == 0 &&
 	      ioctl(uffd, UFFDIO_CONTINUE, &cont) == -1 && errno == EFAULT,
 	      "UFFDIO_CONTINUE with no page in the page cache fails with EFAULT");
 
-	printf("# Totals: pass:%d fail:%d\n", test_nr - failed, failed);
-	say("# minor fault resolved with UFFDIO_CONTINUE: %s\n", failed ? "FAILED" : "ok");
-	return failed ? 1 : 0;
+	say("# minor fault resolved with UFFDIO_CONTINUE: %s\n", ktap_failed ? "FAILED" : "ok");
+	return ktap_finish();
 }

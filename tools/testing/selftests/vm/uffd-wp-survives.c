@@ -23,7 +23,6 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,23 +32,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "ktap.h"
+
 #define PM_UFFD_WP (1ULL << 57)
 
-static int test_nr, failed, pagemap_fd;
-
-static void result(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d ", ok ? "" : "not ", ++test_nr);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		failed++;
-}
+static int pagemap_fd;
 
 enum drop { DROP_NONE, DROP_PAGEOUT, DROP_PUNCH_HOLE, DROP_DONTNEED };
 static const char *const drop_name[] = {
@@ -106,8 +93,8 @@ static void run_case(const char *what, int memfd, size_t psize, int shared, enum
 
 	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api)) {
-		printf("ok %d %s, %s # SKIP file-memory write-protect not offered\n",
-		       ++test_nr, what, drop_name[drop]);
+		ktap_skip("%s, %s # SKIP file-memory write-protect not offered",
+			  what, drop_name[drop]);
 		if (uffd >= 0)
 			close(uffd);
 		return;
@@ -117,7 +104,7 @@ static void run_case(const char *what, int memfd, size_t psize, int shared, enum
 	if (shared)
 		view = mmap(NULL, psize, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (p == MAP_FAILED || view == MAP_FAILED) {
-		result(0, "%s: mmap: %s", what, strerror(errno));
+		ktap_result(0, "%s: mmap: %s", what, strerror(errno));
 		close(uffd);
 		return;
 	}
@@ -125,7 +112,7 @@ static void run_case(const char *what, int memfd, size_t psize, int shared, enum
 	reg.range.start = (unsigned long)p;
 	reg.range.len = psize;
 	if (ioctl(uffd, UFFDIO_REGISTER, &reg) || set_wp(uffd, p, psize, 1)) {
-		result(0, "%s, %s: register/protect: %s", what, drop_name[drop], strerror(errno));
+		ktap_result(0, "%s, %s: register/protect: %s", what, drop_name[drop], strerror(errno));
 		goto out;
 	}
 
@@ -135,22 +122,22 @@ static void run_case(const char *what, int memfd, size_t psize, int shared, enum
 		break;
 	case DROP_PAGEOUT:
 		if (madvise(p, psize, MADV_PAGEOUT)) {
-			result(0, "%s: MADV_PAGEOUT: %s", what, strerror(errno));
+			ktap_result(0, "%s: MADV_PAGEOUT: %s", what, strerror(errno));
 		} else {
 			unsigned char vec = 1;
 
-			result(!mincore(p, psize, &vec) && !(vec & 1),
+			ktap_result(!mincore(p, psize, &vec) && !(vec & 1),
 			       "%s, MADV_PAGEOUT: the page left memory (mincore)", what);
 		}
 		break;
 	case DROP_PUNCH_HOLE:
 		if (fallocate(memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, psize))
-			result(0, "%s: punch hole: %s", what, strerror(errno));
+			ktap_result(0, "%s: punch hole: %s", what, strerror(errno));
 		expect_rest = 0;
 		break;
 	case DROP_DONTNEED:
 		if (madvise(p, psize, MADV_DONTNEED))
-			result(0, "%s: MADV_DONTNEED: %s", what, strerror(errno));
+			ktap_result(0, "%s: MADV_DONTNEED: %s", what, strerror(errno));
 		/*
 		 * A private mapping loses its private copy: what shows through
 		 * afterwards is the file, which was never written.
@@ -159,13 +146,13 @@ static void run_case(const char *what, int memfd, size_t psize, int shared, enum
 			expect_rest = 0;
 		break;
 	}
-	result(pagemap_wp(p, sysconf(_SC_PAGESIZE)) == 1,
+	ktap_result(pagemap_wp(p, sysconf(_SC_PAGESIZE)) == 1,
 	       "%s, %s: pagemap still reports uffd-wp", what, drop_name[drop]);
 
 	w.addr = p + 1;
 	w.byte = 'B';
 	if (pthread_create(&thread, NULL, writer_fn, &w)) {
-		result(0, "%s: pthread_create", what);
+		ktap_result(0, "%s: pthread_create", what);
 		goto out;
 	}
 	pfd.fd = uffd;
@@ -176,17 +163,17 @@ static void run_case(const char *what, int memfd, size_t psize, int shared, enum
 		  (msg.arg.pagefault.address & ~(psize - 1)) == (unsigned long)p;
 	if (view)
 		landed_early = view[1] == 'B';
-	result(got_msg, "%s, %s: the write raises a write-protect message", what,
+	ktap_result(got_msg, "%s, %s: the write raises a write-protect message", what,
 	       drop_name[drop]);
 	if (view)
-		result(!landed_early, "%s, %s: the write has not landed before un-protect",
+		ktap_result(!landed_early, "%s, %s: the write has not landed before un-protect",
 		       what, drop_name[drop]);
 
 	/* Un-protect wakes the writer; without a message, it never slept. */
 	if (set_wp(uffd, p, psize, 0))
-		result(0, "%s: un-protect: %s", what, strerror(errno));
+		ktap_result(0, "%s: un-protect: %s", what, strerror(errno));
 	pthread_join(thread, NULL);
-	result(p[1] == 'B' && p[0] == expect_rest && p[psize - 1] == expect_rest,
+	ktap_result(p[1] == 'B' && p[0] == expect_rest && p[psize - 1] == expect_rest,
 	       "%s, %s: after un-protect the write landed and the page holds its data",
 	       what, drop_name[drop]);
 out:
@@ -216,7 +203,7 @@ int main(void)
 	enum drop d;
 	int memfd;
 
-	printf("TAP version 13\n");
+	ktap_start();
 	pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pagemap_fd < 0) {
 		printf("1..0 # SKIP /proc/self/pagemap: %s\n", strerror(errno));
@@ -225,7 +212,7 @@ int main(void)
 	for (d = DROP_NONE; d <= DROP_DONTNEED; d++) {
 		memfd = memfd_create("uffd-wp-survives", MFD_CLOEXEC);
 		if (memfd < 0 || ftruncate(memfd, psize)) {
-			result(0, "shmem: memfd: %s", strerror(errno));
+			ktap_result(0, "shmem: memfd: %s", strerror(errno));
 			continue;
 		}
 		run_case("shmem", memfd, psize, 1, d);
@@ -236,7 +223,7 @@ int main(void)
 
 		memfd = memfd_create("uffd-wp-survives-huge", MFD_CLOEXEC | MFD_HUGETLB);
 		if (hsize <= 0 || memfd < 0 || ftruncate(memfd, hsize)) {
-			printf("ok %d %s # SKIP no hugetlb memfd\n", ++test_nr, what);
+			ktap_skip("%s # SKIP no hugetlb memfd", what);
 			if (memfd >= 0)
 				close(memfd);
 			continue;
@@ -245,6 +232,5 @@ int main(void)
 		run_case(what, memfd, hsize, shared, DROP_DONTNEED);
 		close(memfd);
 	}
-	printf("1..%d\n# Totals: pass:%d fail:%d\n", test_nr, test_nr - failed, failed);
-	return failed ? 1 : 0;
+	return ktap_finish();
 }
