@@ -10,7 +10,7 @@
 //! This file is safe Rust: the `unsafe` code it relies on is in the
 //! abstraction layer, `kernel::mm`.
 
-use core::ffi::{c_int, c_long, c_ulong};
+use kernel::ffi::{c_int, c_long, c_ulong};
 use kernel::mm::pgtable::PteTableGuard;
 use kernel::mm::pte::{Pte, PteMarker, SwpEntry, SWP_LAYOUT};
 use kernel::mm::virt::{MmRef, VmaRef};
@@ -113,7 +113,7 @@ const PROBE_NO_TABLE: c_long = 4;
 /// bits in bits 8 and up.
 #[no_mangle]
 pub extern "C" fn userfaultfd_rs_probe_pte(addr: c_ulong) -> c_long {
-    match probe_pte(addr as usize) {
+    match probe_pte(addr) {
         Ok(kind) => kind,
         Err(e) => e.to_errno() as c_long,
     }

@@ -20,13 +20,11 @@ pub use super::swp_layout::PteMarker;
 
 /// This kernel's swap-entry layout: `SWP_TYPE_SHIFT` and `SWP_PTE_MARKER`
 /// from the C headers.
-pub const SWP_LAYOUT: SwpLayout = match SwpLayout::new(
-    bindings::SWP_TYPE_SHIFT as u32,
-    bindings::SWP_PTE_MARKER as u64,
-) {
-    Some(layout) => layout,
-    None => panic!("SWP_TYPE_SHIFT / SWP_PTE_MARKER do not describe a usable layout"),
-};
+pub const SWP_LAYOUT: SwpLayout =
+    match SwpLayout::new(bindings::SWP_TYPE_SHIFT, bindings::SWP_PTE_MARKER as u64) {
+        Some(layout) => layout,
+        None => panic!("SWP_TYPE_SHIFT / SWP_PTE_MARKER do not describe a usable layout"),
+    };
 
 /// x86-64's swap-PTE layout, from its headers: with it the PTE-level marker
 /// tests are inline bit operations (see [`InvertedSwpPte`]).  Elsewhere the

@@ -199,13 +199,13 @@ impl VmaRef {
     /// First address of the VMA (C: `vm_start`).
     pub fn start(&self) -> usize {
         // SAFETY: the VMA is stable by the type invariant.
-        unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_start as usize }
+        unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_start }
     }
 
     /// One past the last address of the VMA (C: `vm_end`).
     pub fn end(&self) -> usize {
         // SAFETY: the VMA is stable by the type invariant.
-        unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_end as usize }
+        unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_end }
     }
 
     /// Whether `[start, start + len)` lies inside the VMA.
@@ -220,7 +220,7 @@ impl VmaRef {
     pub fn flags(&self) -> usize {
         // SAFETY: the VMA is stable by the type invariant; `vm_flags` only
         // changes under the write locks we exclude.
-        unsafe { (*self.as_raw()).__bindgen_anon_2.vm_flags as usize }
+        unsafe { (*self.as_raw()).__bindgen_anon_2.vm_flags }
     }
 
     /// C: `vma_is_anonymous()`: no `vm_ops`.
@@ -251,7 +251,7 @@ impl VmaRef {
         UffdModes {
             missing: flags & bindings::VM_UFFD_MISSING as usize != 0,
             wp: flags & bindings::VM_UFFD_WP as usize != 0,
-            minor: flags & bindings::VM_UFFD_MINOR as usize != 0,
+            minor: flags & bindings::VM_UFFD_MINOR != 0,
         }
     }
 }
