@@ -7,8 +7,16 @@
 //! and, for PTE markers, in `include/linux/swapops.h` (whose C inline versions
 //! are compiled out under the option).
 //!
-//! This file is safe Rust: the `unsafe` code it relies on is in the
-//! abstraction layer, `kernel::mm`.
+//! The userfaultfd logic is safe Rust over the abstraction layer,
+//! `kernel::mm`, where the `unsafe` code lives.  The one exception is the
+//! C boundary: an entry point that C calls with raw pointers turns them
+//! into abstraction types, relying on the locks its C caller holds (stated
+//! in its `# Safety` section).
+//!
+//! - this file: the PTE marker helpers, the debugfs probe, the init;
+//! - `userfaultfd_rs_uapi.rs`: the ioctl argument checks (pure, host-tested);
+//! - `userfaultfd_rs_wp.rs`: `UFFDIO_WRITEPROTECT` and the uffd-wp marker
+//!   life cycle.
 
 use kernel::ffi::{c_int, c_long, c_ulong};
 use kernel::mm::pgtable::PteTableGuard;
@@ -18,6 +26,11 @@ use kernel::prelude::*;
 
 /// Prefix of this crate's log messages (the `pr_*!` macros read it).
 const __LOG_PREFIX: &[u8] = b"userfaultfd\0";
+
+#[path = "userfaultfd_rs_uapi.rs"]
+mod uapi;
+#[path = "userfaultfd_rs_wp.rs"]
+pub mod wp;
 
 // ---------------------------------------------------------------------------
 // PTE markers: the C API of include/linux/swapops.h.

@@ -22,7 +22,7 @@ rows = {}
 for line in open(sys.argv[1]):
     impl, _, name, val = line.split()
     rows.setdefault(name, {}).setdefault(impl, []).append(float(val))
-print(f"{'operation':<16} {'rust ns/page':>13} {'c ns/page':>10} {'rust/c':>7}   (median of {sys.argv[2]} boots, guest instructions under -icount)")
+print(f"{'operation':<16} {'rust ns/op':>13} {'c ns/op':>10} {'rust/c':>7}   (median of {sys.argv[2]} boots, guest instructions under -icount)")
 for name, d in rows.items():
     r, c = statistics.median(d.get("rust", [0])), statistics.median(d.get("c", [0]))
     ratio = f"{r / c:.3f}" if c else "n/a"

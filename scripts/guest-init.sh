@@ -78,6 +78,7 @@ test)
 	run uffd-stress-shmem-private 300 upstream/uffd-stress shmem-private 32 8
 	run uffd-stress-hugetlb 300 upstream/uffd-stress hugetlb 64 8
 	run uffd-stress-hugetlb-private 300 upstream/uffd-stress hugetlb-private 64 8
+	run pagemap_ioctl 300 upstream/pagemap_ioctl
 	for t in vm/*; do
 		[ -x "$t" ] && run "${t#vm/}" 120 "$t" -q
 	done

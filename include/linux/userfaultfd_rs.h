@@ -8,6 +8,8 @@
 #define _LINUX_USERFAULTFD_RS_H
 
 #ifdef CONFIG_USERFAULTFD_RUST
+#include <linux/mm_types.h>
+
 int userfaultfd_rs_init(void);
 
 /*
@@ -22,6 +24,38 @@ long userfaultfd_rs_probe_pte(unsigned long addr);
 #define UFFD_RS_PROBE_SWAP	2
 #define UFFD_RS_PROBE_MARKER	3
 #define UFFD_RS_PROBE_NO_TABLE	4
+
+struct userfaultfd_ctx;
+struct vm_area_struct;
+
+/* UFFDIO_WRITEPROTECT (mm/userfaultfd_rs_wp.rs); fs/userfaultfd.c dispatches */
+int userfaultfd_rs_writeprotect(struct userfaultfd_ctx *ctx, unsigned long arg);
+/* Wakes the faulters waiting in [start, start + len) (fs/userfaultfd.c) */
+void userfaultfd_rs_wake(struct userfaultfd_ctx *ctx, unsigned long start,
+			 unsigned long len);
+
+/*
+ * The uffd-wp decisions of the generic mm code (mm/memory.c), made in Rust
+ * (mm/userfaultfd_rs_wp.rs).
+ */
+bool uffd_fault_orig_pte_uffd_wp(struct vm_area_struct *vma,
+				 unsigned int fault_flags, pte_t orig_pte);
+void zap_install_uffd_wp_markers(struct vm_area_struct *vma,
+				 unsigned long addr, pte_t *pte, int nr,
+				 bool drop_marker, pte_t pteval);
+
+/* C shims for the Rust code (mm/userfaultfd_rs_shim.c) */
+bool uffd_rs_vma_wants_manual_pte_write_upgrade(struct vm_area_struct *vma);
+long uffd_rs_change_protection(struct vm_area_struct *vma, unsigned long start,
+			       unsigned long end, unsigned long cp_flags);
+
+/* What a fault on a PTE marker does (handle_pte_marker() in mm/memory.c) */
+int pte_marker_fault_action(struct vm_area_struct *vma, pte_t orig_pte);
+#define PTE_MARKER_FAULT_SIGBUS		0	/* unknown marker */
+#define PTE_MARKER_FAULT_HWPOISON	1	/* poisoned */
+#define PTE_MARKER_FAULT_CLEAR		2	/* stale uffd-wp marker: drop it */
+#define PTE_MARKER_FAULT_MISSING	3	/* uffd-wp marker: a missing fault */
+#define PTE_MARKER_FAULT_EMPTY		4	/* a marker without bits: a bug */
 #else
 static inline int userfaultfd_rs_init(void)
 {

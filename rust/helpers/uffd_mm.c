@@ -7,7 +7,9 @@
 
 #include <linux/hugetlb.h>
 #include <linux/mmap_lock.h>
+#include <linux/sched/mm.h>
 #include <linux/swapops.h>
+#include <linux/userfaultfd_k.h>
 
 int rust_helper_pte_none(pte_t pte)
 {
@@ -100,3 +102,37 @@ pmd_t *rust_helper_uffd_find_pmd(struct mm_struct *mm, unsigned long addr)
 		return NULL;
 	return pmd_offset(pud, addr);
 }
+
+bool rust_helper_pte_uffd_wp(pte_t pte)
+{
+	return pte_uffd_wp(pte);
+}
+
+bool rust_helper_pte_swp_uffd_wp(pte_t pte)
+{
+	return pte_swp_uffd_wp(pte);
+}
+
+void rust_helper_set_pte_at(struct mm_struct *mm, unsigned long addr,
+			    pte_t *ptep, pte_t pte)
+{
+	set_pte_at(mm, addr, ptep, pte);
+}
+
+/* One warning for the Rust PteSlot guard against overwriting a live PTE */
+void rust_helper_uffd_warn_pte_not_none(void)
+{
+	WARN_ON_ONCE(1);
+}
+
+bool rust_helper_mmget_not_zero(struct mm_struct *mm)
+{
+	return mmget_not_zero(mm);
+}
+
+#ifdef CONFIG_USERFAULTFD
+bool rust_helper_uffd_ctx_mmap_changing(struct userfaultfd_ctx *ctx)
+{
+	return atomic_read(&ctx->mmap_changing);
+}
+#endif

@@ -13,9 +13,12 @@
 //!   logic, also compiled and tested on the host).
 //! - [`virt`]: an address space held by a reference, under its mmap lock;
 //!   a VMA under the mmap lock or its per-VMA lock, and its queries.
-//! - [`pgtable`]: a PTE table mapped and locked, as a guard.
+//! - [`pgtable`]: a PTE table mapped and locked, as a guard; PTEs whose
+//!   lock a C caller holds.
+//! - [`uffd`]: a userfaultfd context.
 
 pub mod pgtable;
 pub mod pte;
 pub mod swp_layout;
+pub mod uffd;
 pub mod virt;

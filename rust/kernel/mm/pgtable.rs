@@ -89,3 +89,97 @@ impl Drop for PteTableGuard<'_> {
         unsafe { bindings::pte_unmap_unlock(self.ptep, self.ptl) };
     }
 }
+
+/// A run of `nr` consecutive PTEs of one page table, whose lock the caller
+/// holds: what C code passes when it asks us to change PTEs in place.
+///
+/// # Invariants
+///
+/// `ptep` points at the PTE of `addr` in a mapped page table of `mm`, the
+/// run of `nr` PTEs from it stays within that table, and the table's lock
+/// is held for `'a`.
+pub struct PteRun<'a> {
+    mm: *mut bindings::mm_struct,
+    addr: usize,
+    ptep: *mut bindings::pte_t,
+    nr: usize,
+    _ptl: PhantomData<&'a mut bindings::pte_t>,
+}
+
+impl<'a> PteRun<'a> {
+    /// Makes a run from what a C caller passes.
+    ///
+    /// # Safety
+    ///
+    /// `ptep` must point at the PTE of `addr` in a page table of `mm` that
+    /// is mapped, whose lock the caller holds for `'a`, and which holds
+    /// `nr` PTEs from `ptep` on.
+    pub unsafe fn from_raw(
+        mm: *mut bindings::mm_struct,
+        addr: usize,
+        ptep: *mut bindings::pte_t,
+        nr: usize,
+    ) -> Self {
+        // INVARIANT: the caller's promises.
+        Self {
+            mm,
+            addr,
+            ptep,
+            nr,
+            _ptl: PhantomData,
+        }
+    }
+
+    /// The PTEs of the run one by one, with their addresses.
+    pub fn slots(&mut self) -> impl Iterator<Item = PteSlot<'_>> + '_ {
+        let (mm, addr, ptep) = (self.mm, self.addr, self.ptep);
+        (0..self.nr).map(move |i| PteSlot {
+            mm,
+            addr: addr + i * bindings::PAGE_SIZE,
+            // INVARIANT: `i < nr`: inside the table (type invariant).
+            ptep: ptep.wrapping_add(i),
+            _ptl: PhantomData,
+        })
+    }
+}
+
+/// One PTE whose page-table lock is held.
+///
+/// # Invariants
+///
+/// `ptep` is the PTE of `addr` in a mapped page table of `mm` whose lock is
+/// held for `'a`.
+pub struct PteSlot<'a> {
+    mm: *mut bindings::mm_struct,
+    addr: usize,
+    ptep: *mut bindings::pte_t,
+    _ptl: PhantomData<&'a mut bindings::pte_t>,
+}
+
+impl PteSlot<'_> {
+    /// The address the PTE maps.
+    pub fn addr(&self) -> usize {
+        self.addr
+    }
+
+    /// The PTE (C: `ptep_get()`).
+    pub fn get(&self) -> Pte {
+        // SAFETY: mapped, and its lock held (type invariant).
+        Pte::from_raw(unsafe { bindings::ptep_get(self.ptep) })
+    }
+
+    /// Replaces a none PTE with `pte`, a non-present one (a marker): no TLB
+    /// flush is needed for that.  A PTE that is not none is left alone,
+    /// with a warning, since overwriting it would lose what it maps.
+    pub fn set_non_present_over_none(&mut self, pte: Pte) -> Result {
+        if !self.get().is_none() || pte.is_present() {
+            // SAFETY: no preconditions; warns once.
+            unsafe { bindings::uffd_warn_pte_not_none() };
+            return Err(EEXIST);
+        }
+        // SAFETY: the PTE is mapped and its lock held (type invariant); it
+        // is none, so nothing is unmapped and no TLB entry can exist.
+        unsafe { bindings::set_pte_at(self.mm, self.addr as _, self.ptep, pte.into_raw()) };
+        Ok(())
+    }
+}

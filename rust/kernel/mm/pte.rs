@@ -145,6 +145,35 @@ impl Pte {
         Self(bindings::pte_t { pte: val as _ })
     }
 
+    /// The PTE as a `pte_t`, to hand to C.
+    #[inline]
+    pub const fn into_raw(self) -> bindings::pte_t {
+        self.0
+    }
+
+    /// C: `pte_uffd_wp()`: a present PTE write-protected by userfaultfd.
+    /// Meaningless for a non-present PTE.
+    #[inline]
+    pub fn uffd_wp(self) -> bool {
+        // SAFETY: a pure function of the value.
+        unsafe { bindings::pte_uffd_wp(self.0) }
+    }
+
+    /// C: `pte_swp_uffd_wp_any()`: a non-present PTE that carries the
+    /// uffd-wp bit, either as a swap PTE with the bit or as a marker.
+    #[inline]
+    pub fn swp_uffd_wp_any(self) -> bool {
+        if !self.is_swap() {
+            return false;
+        }
+        // SAFETY: a pure function of the value, for a swap PTE.
+        if unsafe { bindings::pte_swp_uffd_wp(self.0) } {
+            return true;
+        }
+        self.marker()
+            .is_some_and(|marker| marker.contains(PteMarker::UFFD_WP))
+    }
+
     /// C: `pte_none()`.
     #[inline]
     pub fn is_none(self) -> bool {

@@ -15,7 +15,12 @@
 //! - [`VmaRef`]: a VMA that one of the two guards above keeps stable: its
 //!   bounds, flags and ops cannot change while the reference lives.
 
-use crate::{bindings, types::Opaque};
+use super::uffd::UffdCtx;
+use crate::{
+    bindings,
+    error::{code::*, to_result, Result},
+    types::Opaque,
+};
 use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
 
 /// A reference on an address space (`struct mm_struct`) that keeps its
@@ -47,6 +52,20 @@ impl MmRef {
         let mm = unsafe { bindings::get_task_mm(bindings::get_current()) };
         // INVARIANT: `get_task_mm()` raised `mm_users` for us.
         NonNull::new(mm).map(|ptr| Self { ptr })
+    }
+
+    /// Takes over one `mm_users` reference on `mm`.
+    ///
+    /// # Safety
+    ///
+    /// `mm` must be a valid `mm_struct` on which the caller owns one
+    /// `mm_users` reference, which the new value will drop.
+    pub unsafe fn from_raw_owned(mm: *mut bindings::mm_struct) -> Self {
+        // INVARIANT: the caller passes us its reference.
+        Self {
+            // SAFETY: a valid `mm_struct` pointer is not NULL.
+            ptr: unsafe { NonNull::new_unchecked(mm) },
+        }
     }
 
     /// The raw pointer, for C functions that take a `struct mm_struct *`.
@@ -106,16 +125,132 @@ impl MmapReadGuard<'_> {
     /// The VMA that contains `addr`, if any (C: `vma_lookup()`).  It borrows
     /// from the guard: it cannot be used after the lock is released.
     pub fn vma_lookup(&self, addr: usize) -> Option<&VmaRef> {
+        self.locked().vma_lookup(addr)
+    }
+
+    /// The lock as a [`MmapLocked`] proof, for the operations that need
+    /// the mmap lock held in either mode.
+    pub fn locked(&self) -> MmapLocked<'_> {
+        // INVARIANT: the read lock is held while `self` is borrowed.
+        MmapLocked {
+            mm: self.mm.ptr,
+            _lock: PhantomData,
+        }
+    }
+}
+
+/// Proof that the current task holds the mmap lock of an address space, for
+/// reading or for writing, for `'a`.
+///
+/// [`MmapReadGuard::locked`] makes one from a lock we took; C entry points
+/// called with the lock held make one with [`MmapLocked::assume_locked`].
+///
+/// # Invariants
+///
+/// The mmap lock of `mm` is held by the current task for `'a`, which keeps
+/// `mm`, its VMAs and its upper page-table levels in place.
+#[derive(Clone, Copy)]
+pub struct MmapLocked<'a> {
+    mm: NonNull<bindings::mm_struct>,
+    _lock: PhantomData<(&'a (), *mut ())>,
+}
+
+impl<'a> MmapLocked<'a> {
+    /// Records that the caller holds the mmap lock of `mm`.
+    ///
+    /// # Safety
+    ///
+    /// `mm` must be a valid address space whose mmap lock the current task
+    /// holds (for reading or for writing) for `'a`.
+    pub unsafe fn assume_locked(mm: *mut bindings::mm_struct) -> Self {
+        // INVARIANT: the caller holds the lock for `'a`.
+        Self {
+            // SAFETY: a valid `mm_struct` pointer is not NULL.
+            mm: unsafe { NonNull::new_unchecked(mm) },
+            _lock: PhantomData,
+        }
+    }
+
+    /// The VMA that contains `addr`, if any (C: `vma_lookup()`).
+    pub fn vma_lookup(self, addr: usize) -> Option<&'a VmaRef> {
         // SAFETY: the mmap lock is held (type invariant), as `vma_lookup()`
         // requires.
-        let vma = unsafe { bindings::vma_lookup(self.mm.as_raw(), addr as _) };
-        if vma.is_null() {
+        let vma = unsafe { bindings::vma_lookup(self.mm.as_ptr(), addr as _) };
+        // SAFETY: a VMA of this mm, kept in place by the mmap lock for `'a`.
+        NonNull::new(vma).map(|vma| unsafe { VmaRef::from_raw(vma.as_ptr()) })
+    }
+
+    /// The VMAs that intersect `[start, end)`, in address order (C:
+    /// `for_each_vma_range()`).  Holes between them are skipped.
+    pub fn vmas(self, start: usize, end: usize) -> VmaRangeIter<'a> {
+        VmaRangeIter {
+            mm: self,
+            addr: start,
+            end,
+        }
+    }
+
+    /// Changes the protection of `[start, end)` in `vma` as `cp_flags`
+    /// (`MM_CP_*`) say, flushing the TLB before returning (C:
+    /// `change_protection()` between `tlb_gather_mmu()` and
+    /// `tlb_finish_mmu()`).  Returns the number of PTEs changed.
+    ///
+    /// `EINVAL` if `vma` is not a VMA of this address space or the range
+    /// is empty or not inside it.
+    pub fn change_protection(
+        self,
+        vma: &VmaRef,
+        start: usize,
+        end: usize,
+        cp_flags: u32,
+    ) -> Result<usize> {
+        if vma.mm_raw() != self.mm.as_ptr()
+            || start >= end
+            || start < vma.start()
+            || end > vma.end()
+        {
+            return Err(EINVAL);
+        }
+        // SAFETY: the mmap lock of the VMA's mm is held (type invariant),
+        // which `change_protection()` requires, and the range lies in it.
+        let ret = unsafe {
+            bindings::uffd_rs_change_protection(vma.as_raw(), start as _, end as _, cp_flags as _)
+        };
+        to_result(if ret < 0 { ret as i32 } else { 0 })?;
+        Ok(ret as usize)
+    }
+}
+
+/// Iterator over the VMAs that intersect a range, under the mmap lock.
+///
+/// Each step looks the next VMA up afresh, from the end of the previous
+/// one, so it ends after at most one step per VMA of the range.
+pub struct VmaRangeIter<'a> {
+    mm: MmapLocked<'a>,
+    addr: usize,
+    end: usize,
+}
+
+impl<'a> Iterator for VmaRangeIter<'a> {
+    type Item = &'a VmaRef;
+
+    fn next(&mut self) -> Option<&'a VmaRef> {
+        if self.addr >= self.end {
             return None;
         }
-        // SAFETY: `vma` is a VMA of this mm; the mmap read lock, held for
-        // as long as `&self` is borrowed, keeps it from changing or going
-        // away.
-        Some(unsafe { VmaRef::from_raw(vma) })
+        // SAFETY: the mmap lock is held for `'a` (`MmapLocked` invariant).
+        let vma = unsafe {
+            bindings::find_vma_intersection(self.mm.mm.as_ptr(), self.addr as _, self.end as _)
+        };
+        if vma.is_null() {
+            self.addr = self.end;
+            return None;
+        }
+        // SAFETY: a VMA of this mm, kept in place by the mmap lock for `'a`.
+        let vma = unsafe { VmaRef::from_raw(vma) };
+        // A VMA that intersects [addr, end) ends after addr: progress.
+        self.addr = vma.end();
+        Some(vma)
     }
 }
 
@@ -170,9 +305,9 @@ pub struct UffdModes {
 ///
 /// # Invariants
 ///
-/// Every `&VmaRef` refers to a VMA held by its mmap read lock or its
-/// per-VMA read lock for the lifetime of the reference: its bounds, flags,
-/// ops and file do not change.
+/// Every `&VmaRef` refers to a VMA held by its mmap lock or its per-VMA
+/// read lock for the lifetime of the reference: its bounds, flags, ops,
+/// file and userfaultfd context do not change.
 #[repr(transparent)]
 pub struct VmaRef {
     vma: Opaque<bindings::vm_area_struct>,
@@ -216,11 +351,38 @@ impl VmaRef {
         }
     }
 
+    /// The address space the VMA belongs to (C: `vm_mm`), as a raw
+    /// pointer for comparisons and C calls.
+    pub fn mm_raw(&self) -> *mut bindings::mm_struct {
+        // SAFETY: the VMA is stable by the type invariant; `vm_mm` never
+        // changes.
+        unsafe { (*self.as_raw()).vm_mm }
+    }
+
     /// The VMA flags (C: `vm_flags`).
     pub fn flags(&self) -> usize {
         // SAFETY: the VMA is stable by the type invariant; `vm_flags` only
         // changes under the write locks we exclude.
         unsafe { (*self.as_raw()).__bindgen_anon_2.vm_flags }
+    }
+
+    /// The userfaultfd context the VMA is registered with, if any (C:
+    /// `vm_userfaultfd_ctx.ctx`).
+    pub fn uffd_ctx(&self) -> Option<&UffdCtx> {
+        // SAFETY: the VMA is stable by the type invariant; the field changes
+        // only under the mmap write lock, with the VMA write-locked.
+        let ctx = unsafe { (*self.as_raw()).vm_userfaultfd_ctx.ctx };
+        // SAFETY: a registered VMA holds a reference on its context, and
+        // the VMA stays registered while `&self` lives (as above).
+        NonNull::new(ctx).map(|ctx| unsafe { UffdCtx::from_raw(ctx.as_ptr()) })
+    }
+
+    /// C: `vma_wants_manual_pte_write_upgrade()`: whether making PTEs
+    /// writable is left to whoever changes their protection (shared
+    /// writable mappings, and private ones outside of NUMA hinting).
+    pub fn wants_manual_pte_write_upgrade(&self) -> bool {
+        // SAFETY: the VMA is valid and stable (type invariant).
+        unsafe { bindings::uffd_rs_vma_wants_manual_pte_write_upgrade(self.as_raw()) }
     }
 
     /// C: `vma_is_anonymous()`: no `vm_ops`.
@@ -247,11 +409,87 @@ impl VmaRef {
 
     /// The userfaultfd modes the VMA is registered with.
     pub fn uffd_modes(&self) -> UffdModes {
-        let flags = self.flags();
-        UffdModes {
+        UffdModes::from_flags(self.flags())
+    }
+
+    /// C: `vma_kernel_pagesize()`: the size of the pages that map the VMA
+    /// (the huge page size for hugetlb).
+    pub fn kernel_pagesize(&self) -> usize {
+        // SAFETY: the VMA is valid and stable (type invariant).
+        unsafe { bindings::vma_kernel_pagesize(self.as_raw()) as usize }
+    }
+}
+
+impl UffdModes {
+    /// The modes recorded in VMA flags `flags`.
+    pub fn from_flags(flags: usize) -> Self {
+        Self {
             missing: flags & bindings::VM_UFFD_MISSING as usize != 0,
             wp: flags & bindings::VM_UFFD_WP as usize != 0,
             minor: flags & bindings::VM_UFFD_MINOR != 0,
         }
+    }
+}
+
+/// A VMA seen by a reverse-map or truncation walker: code that reaches it
+/// through its file or anon_vma, holding that rmap lock and a page-table
+/// lock, but neither the mmap lock nor the VMA lock.
+///
+/// The VMA cannot go away or change bounds then, but its flags may change
+/// under the mmap write lock; each query reads them once, as C does
+/// (`READ_ONCE()`).  Whoever changes the userfaultfd state of the VMA
+/// reconciles its PTEs under the page-table lock afterwards (un-register
+/// resolves the write protection), so a stale answer is harmless.  The
+/// userfaultfd context is not reachable from here: it may be freed.
+///
+/// # Invariants
+///
+/// Every `&VmaRmapRef` refers to a VMA kept allocated, with stable bounds
+/// and file, by an rmap lock (or a stronger lock) for its lifetime.
+#[repr(transparent)]
+pub struct VmaRmapRef {
+    vma: Opaque<bindings::vm_area_struct>,
+}
+
+impl VmaRmapRef {
+    /// Makes a reference from a raw VMA pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point at a VMA kept allocated, with stable bounds and
+    /// file, for `'a`: by the rmap lock of its mapping or anon_vma, by its
+    /// mmap lock, or by its VMA lock.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::vm_area_struct) -> &'a Self {
+        // SAFETY: `VmaRmapRef` is a transparent wrapper of
+        // `vm_area_struct`, and the caller promises validity for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    fn as_raw(&self) -> *mut bindings::vm_area_struct {
+        self.vma.get()
+    }
+
+    /// The address space the VMA belongs to (C: `vm_mm`, never changes).
+    pub fn mm_raw(&self) -> *mut bindings::mm_struct {
+        // SAFETY: the VMA is allocated (type invariant); `vm_mm` is set at
+        // creation and never changes.
+        unsafe { (*self.as_raw()).vm_mm }
+    }
+
+    /// C: `vma_is_anonymous()`.
+    pub fn is_anonymous(&self) -> bool {
+        // SAFETY: the VMA is allocated (type invariant); `vm_ops` is set
+        // when the VMA is created and stays.
+        unsafe { (*self.as_raw()).vm_ops.is_null() }
+    }
+
+    /// The userfaultfd modes, read once from the flags.
+    pub fn uffd_modes(&self) -> UffdModes {
+        // SAFETY: the VMA is allocated (type invariant); the flags may be
+        // written concurrently under the mmap write lock, so they are read
+        // once, with a volatile load, as C's `READ_ONCE()`.
+        let flags =
+            unsafe { core::ptr::read_volatile(&(*self.as_raw()).__bindgen_anon_2.vm_flags) };
+        UffdModes::from_flags(flags)
     }
 }

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A userfaultfd context (`struct userfaultfd_ctx`).
+//!
+//! C header: [`include/linux/userfaultfd_k.h`](srctree/include/linux/userfaultfd_k.h).
+//!
+//! The context is created by `userfaultfd(2)` and lives as long as its file
+//! and the VMAs registered with it.  The operations here are the ones the
+//! resolution ioctls need: the non-cooperative `mmap_changing` state and the
+//! lock that orders it against them, the features user space asked for, the
+//! address space, and waking the faulting threads.
+
+use super::virt::MmRef;
+use crate::{bindings, types::Opaque};
+use core::marker::PhantomData;
+
+/// A userfaultfd context.
+///
+/// # Invariants
+///
+/// Every `&UffdCtx` refers to a live `userfaultfd_ctx` (its file or a VMA
+/// registered with it holds a reference for the lifetime of the borrow).
+/// The context holds `mm_count` on its `mm`, so the `mm_struct` itself
+/// stays allocated (though not necessarily its address space).
+#[repr(transparent)]
+pub struct UffdCtx {
+    ctx: Opaque<bindings::userfaultfd_ctx>,
+}
+
+impl UffdCtx {
+    /// Makes a reference from a raw context pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point at a live `userfaultfd_ctx` that stays live for
+    /// `'a` (the caller holds its file, or a lock that keeps a registered
+    /// VMA, which holds a reference on it).
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::userfaultfd_ctx) -> &'a Self {
+        // SAFETY: `UffdCtx` is a transparent wrapper of `userfaultfd_ctx`,
+        // and the caller promises it is live for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    fn as_raw(&self) -> *mut bindings::userfaultfd_ctx {
+        self.ctx.get()
+    }
+
+    /// The `UFFD_FEATURE_*` bits user space enabled with `UFFDIO_API`.
+    pub fn features(&self) -> u32 {
+        // SAFETY: the context is live (type invariant).  `features` is
+        // written once, by `UFFDIO_API`, before the context can be used
+        // for anything else (the ioctls check it is initialized), so this
+        // read of a word does not race with a write.
+        unsafe { core::ptr::read_volatile(&(*self.as_raw()).features) }
+    }
+
+    /// Whether a non-cooperative event (fork, mremap, `MADV_DONTNEED`,
+    /// unmap) is changing the mappings: resolution ioctls then fail with
+    /// `EAGAIN` (C: `atomic_read(&ctx->mmap_changing)`).
+    pub fn mmap_changing(&self) -> bool {
+        // SAFETY: the context is live (type invariant); an atomic read.
+        unsafe { bindings::uffd_ctx_mmap_changing(self.as_raw()) }
+    }
+
+    /// `TASK_SIZE` of the context's address space: the end of user space.
+    pub fn task_size(&self) -> u64 {
+        // SAFETY: the context is live and holds `mm_count` on `mm` (type
+        // invariant), so the `mm_struct` is allocated; `mm` and
+        // `task_size` are set when the mm is created and never change.
+        unsafe { (*(*self.as_raw()).mm).__bindgen_anon_1.task_size as u64 }
+    }
+
+    /// A reference on the context's address space, unless it is exiting
+    /// (C: `mmget_not_zero(ctx->mm)`).
+    pub fn mmget(&self) -> Option<MmRef> {
+        // SAFETY: the context is live and holds `mm_count` on `mm`, so the
+        // `mm_struct` is allocated (type invariant); `mm` never changes.
+        let mm = unsafe { (*self.as_raw()).mm };
+        // SAFETY: as above; `mmget_not_zero()` raises `mm_users` only if
+        // it is not zero, and says whether it did.
+        if unsafe { bindings::mmget_not_zero(mm) } {
+            // SAFETY: `mm_users` was raised for the new value.
+            Some(unsafe { MmRef::from_raw_owned(mm) })
+        } else {
+            None
+        }
+    }
+
+    /// Takes `map_changing_lock` for reading: while it is held,
+    /// [`UffdCtx::mmap_changing`] cannot become true (non-cooperative
+    /// events raise it with the lock held for writing).
+    pub fn map_changing_read(&self) -> MapChangingReadGuard<'_> {
+        // SAFETY: the context is live (type invariant); the lock was
+        // initialized with the context.
+        unsafe { bindings::down_read(&raw mut (*self.as_raw()).map_changing_lock) };
+        // INVARIANT: the read lock was just taken.
+        MapChangingReadGuard {
+            ctx: self,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Wakes the threads waiting on a fault in `[start, start + len)`
+    /// (C: `wake_userfault()`).
+    pub fn wake(&self, start: usize, len: usize) {
+        // SAFETY: the context is live (type invariant).
+        unsafe { bindings::userfaultfd_rs_wake(self.as_raw(), start as _, len as _) };
+    }
+}
+
+/// `map_changing_lock` of a userfaultfd context, held for reading.
+///
+/// # Invariants
+///
+/// The read lock is held by the current task while the value exists (it is
+/// not `Send`: the task that took it releases it).
+pub struct MapChangingReadGuard<'a> {
+    ctx: &'a UffdCtx,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl MapChangingReadGuard<'_> {
+    /// Whether non-cooperative events are changing the mappings; it stays
+    /// as it is while the guard lives.
+    pub fn mmap_changing(&self) -> bool {
+        self.ctx.mmap_changing()
+    }
+}
+
+impl Drop for MapChangingReadGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the read lock is held (type invariant), released once.
+        unsafe { bindings::up_read(&raw mut (*self.ctx.as_raw()).map_changing_lock) };
+    }
+}

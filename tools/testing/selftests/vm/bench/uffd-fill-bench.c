@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Cost of the userfaultfd fill ioctls and of whole fault round trips, for
+ * A/B runs of the Rust and C kernels under QEMU -icount (guest time =
+ * instruction count).
+ *
+ * Fill ioctls: each repeat issues ONE ioctl over a fresh range of NPAGES
+ * 4K pages (HPAGES 2M pages for hugetlb); the figure is ioctl time / pages.
+ *   copy-anon        UFFDIO_COPY into private anon registered MISSING
+ *   zeropage-anon    UFFDIO_ZEROPAGE into private anon registered MISSING
+ *   copy-shmem       UFFDIO_COPY into a new memfd (MAP_SHARED) registered
+ *                    MISSING: allocates and fills the page cache
+ *   continue-shmem   UFFDIO_CONTINUE over a MAP_SHARED memfd mapping
+ *                    registered MINOR; the page cache was populated through
+ *                    another (unregistered) mapping, so it only maps pages
+ *   continue-hugetlb-2m  the same on a MFD_HUGETLB memfd; per 2M page
+ *
+ * Round trips: the main thread touches (reads) each page in turn, a handler
+ * thread does a blocking read() of the uffd message, checks it and resolves
+ * it with the named ioctl (which wakes the faulting thread).  The figure is
+ * the faulting loop's time / faults.
+ *   rt-missing-copy-anon       MISSING fault on anon, resolved by UFFDIO_COPY
+ *   rt-minor-continue-shmem    MINOR fault on shmem, UFFDIO_CONTINUE
+ *   rt-minor-continue-hugetlb  MINOR fault on hugetlb (2M), UFFDIO_CONTINUE
+ *
+ * Each ioctl's result is checked (a short or failed fill dies), and the
+ * contents are checked after every repeat (outside the timed region).
+ * Prints "bench <name> <ns per page or per fault>", the median over REPEAT.
+ * Items whose feature is missing print a "# SKIP" line instead; exit 4 when
+ * userfaultfd itself is unavailable.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/memfd.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NPAGES   8192		/* fill ioctls, 4K pages (32 MB) */
+#define RT_PAGES 2048		/* round trips on 4K pages */
+#define HPAGES   64		/* hugetlb, fill and round trips (128 MB) */
+#define HPSIZE   (2UL << 20)
+#define REPEAT   7
+
+static size_t psize;
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "uffd-fill-bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* A check that failed without an errno. */
+static void fail(const char *what, size_t idx)
+{
+	fprintf(stderr, "uffd-fill-bench: %s (unit %zu)\n", what, idx);
+	exit(1);
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v)
+{
+	qsort(v, REPEAT, sizeof(*v), cmp);
+	return v[REPEAT / 2];
+}
+
+/* The bytes a unit (page) carries at its first and last offset. */
+static unsigned char head_of(size_t i)
+{
+	return (unsigned char)(i * 13 + 1) | 1;
+}
+
+static unsigned char tail_of(size_t i)
+{
+	return (unsigned char)(i * 29 + 7) | 0x80;
+}
+
+/* Features the kernel offers (a throw-away uffd: UFFDIO_API works once). */
+static __u64 uffd_features(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+
+	if (fd < 0) {
+		printf("# SKIP: userfaultfd unavailable: %s\n", strerror(errno));
+		exit(4);
+	}
+	if (ioctl(fd, UFFDIO_API, &api))
+		die("UFFDIO_API");
+	close(fd);
+	return api.features;
+}
+
+/* A blocking uffd (the round-trip handlers block in read()). */
+static int new_uffd(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+
+	if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
+		die("userfaultfd");
+	return fd;
+}
+
+static void reg(int uffd, char *p, size_t len, __u64 mode)
+{
+	struct uffdio_register r = {
+		.range = { .start = (unsigned long)p, .len = len },
+		.mode = mode,
+	};
+
+	if (ioctl(uffd, UFFDIO_REGISTER, &r))
+		die("UFFDIO_REGISTER");
+}
+
+static void unreg(int uffd, char *p, size_t len)
+{
+	struct uffdio_range r = { .start = (unsigned long)p, .len = len };
+
+	if (ioctl(uffd, UFFDIO_UNREGISTER, &r))
+		die("UFFDIO_UNREGISTER");
+}
+
+static void do_copy(int uffd, char *dst, const char *src, size_t len)
+{
+	struct uffdio_copy c = {
+		.dst = (unsigned long)dst, .src = (unsigned long)src, .len = len,
+	};
+
+	if (ioctl(uffd, UFFDIO_COPY, &c))
+		die("UFFDIO_COPY");
+	if (c.copy != (__s64)len)
+		fail("UFFDIO_COPY: short copy", (size_t)c.copy);
+}
+
+static void do_zeropage(int uffd, char *dst, size_t len)
+{
+	struct uffdio_zeropage z = {
+		.range = { .start = (unsigned long)dst, .len = len },
+	};
+
+	if (ioctl(uffd, UFFDIO_ZEROPAGE, &z))
+		die("UFFDIO_ZEROPAGE");
+	if (z.zeropage != (__s64)len)
+		fail("UFFDIO_ZEROPAGE: short fill", (size_t)z.zeropage);
+}
+
+static void do_continue(int uffd, char *dst, size_t len)
+{
+	struct uffdio_continue c = {
+		.range = { .start = (unsigned long)dst, .len = len },
+	};
+
+	if (ioctl(uffd, UFFDIO_CONTINUE, &c))
+		die("UFFDIO_CONTINUE");
+	if (c.mapped != (__s64)len)
+		fail("UFFDIO_CONTINUE: short map", (size_t)c.mapped);
+}
+
+/*
+ * Private anon without THP: the guest runs THP=always, and a huge page
+ * would change what is measured.  Best effort (EINVAL without THP).
+ */
+static char *map_anon(size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap anon");
+	madvise(p, len, MADV_NOHUGEPAGE);
+	return p;
+}
+
+static char *map_shared(int fd, size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap shared");
+	return p;
+}
+
+/* Mark the first and last byte of each unit of `unit` bytes. */
+static void stamp(char *p, size_t n, size_t unit)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		p[i * unit] = head_of(i);
+		p[i * unit + unit - 1] = tail_of(i);
+	}
+}
+
+/* The data check: stamped (or all-zero when zero) first/last bytes. */
+static void check(const char *p, size_t n, size_t unit, int zero, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char h = p[i * unit], t = p[i * unit + unit - 1];
+
+		if (zero ? (h || t) : (h != head_of(i) || t != tail_of(i)))
+			fail(what, i);
+	}
+}
+
+static int new_memfd(const char *name, unsigned int flags, size_t len)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | flags);
+
+	if (fd < 0)
+		die("memfd_create");
+	if (ftruncate(fd, len))
+		die("ftruncate");
+	return fd;
+}
+
+enum fill { COPY, ZEROPAGE, CONTINUE };
+
+/*
+ * One timed fill ioctl over `dst` (n units of `unit` bytes), registered
+ * `mode` on a fresh uffd; returns ns per unit.  Checks the contents after.
+ */
+static double fill_once(char *dst, size_t n, size_t unit, __u64 mode,
+			enum fill how, const char *src, const char *what)
+{
+	size_t len = n * unit;
+	int uffd = new_uffd();
+	double t0, t;
+
+	reg(uffd, dst, len, mode);
+	t0 = now_ns();
+	if (how == COPY)
+		do_copy(uffd, dst, src, len);
+	else if (how == ZEROPAGE)
+		do_zeropage(uffd, dst, len);
+	else
+		do_continue(uffd, dst, len);
+	t = (now_ns() - t0) / n;
+	/* Unregister first: a page left unfilled reads wrong, not hangs. */
+	unreg(uffd, dst, len);
+	check(dst, n, unit, how == ZEROPAGE, what);
+	close(uffd);
+	return t;
+}
+
+/* Round trips. */
+struct rt {
+	int uffd;
+	char *area;		/* the registered range */
+	size_t unit;		/* bytes per faulting unit */
+	size_t n;		/* faults expected */
+	enum fill how;		/* COPY or CONTINUE */
+	__u64 flag;		/* expected pagefault flag (0 or MINOR) */
+	const char *src;	/* COPY: stamped source, `unit` per fault */
+	size_t handled;		/* messages taken (atomic) */
+};
+
+static void *handler(void *arg)
+{
+	struct rt *rt = arg;
+	size_t i;
+
+	for (i = 0; i < rt->n; i++) {
+		unsigned long want = (unsigned long)rt->area + i * rt->unit;
+		struct uffd_msg m;
+		ssize_t got = read(rt->uffd, &m, sizeof(m));
+
+		if (got != sizeof(m))
+			die("read uffd");
+		if (m.event != UFFD_EVENT_PAGEFAULT)
+			fail("unexpected uffd event", i);
+		if ((m.arg.pagefault.address & ~(rt->unit - 1)) != want)
+			fail("fault at an unexpected address", i);
+		if ((m.arg.pagefault.flags & (UFFD_PAGEFAULT_FLAG_MINOR |
+					      UFFD_PAGEFAULT_FLAG_WP)) != rt->flag)
+			fail("unexpected fault flags", i);
+		__atomic_store_n(&rt->handled, i + 1, __ATOMIC_RELEASE);
+		/* Mode 0: the ioctl wakes the faulting thread. */
+		if (rt->how == COPY)
+			do_copy(rt->uffd, (char *)want, rt->src + i * rt->unit, rt->unit);
+		else
+			do_continue(rt->uffd, (char *)want, rt->unit);
+	}
+	return NULL;
+}
+
+/*
+ * Touch each unit of `area` (n units) in turn, each fault resolved by the
+ * handler thread; returns ns per fault.  The read value is the data check.
+ */
+static double rt_once(char *area, size_t n, size_t unit, __u64 mode,
+		      enum fill how, const char *src)
+{
+	struct rt rt = {
+		.uffd = new_uffd(), .area = area, .unit = unit, .n = n,
+		.how = how, .src = src,
+		.flag = mode == UFFDIO_REGISTER_MODE_MINOR ? UFFD_PAGEFAULT_FLAG_MINOR : 0,
+	};
+	volatile char *v = area;
+	pthread_t th;
+	double t0, t;
+	size_t i;
+
+	reg(rt.uffd, area, n * unit, mode);
+	errno = pthread_create(&th, NULL, handler, &rt);
+	if (errno)
+		die("pthread_create");
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i * unit] != head_of(i))
+			fail("round trip: wrong data after the fault", i);
+	t = (now_ns() - t0) / n;
+	errno = pthread_join(th, NULL);
+	if (errno)
+		die("pthread_join");
+	if (__atomic_load_n(&rt.handled, __ATOMIC_ACQUIRE) != n)
+		fail("round trip: fewer faults than pages", rt.handled);
+	check(area, n, unit, 0, "round trip: wrong data");
+	close(rt.uffd);
+	return t;
+}
+
+/* Free 2M huge pages, or 0 when there is no 2M hstate. */
+static long free_2m_hugepages(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+	long n = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = 0;
+	fclose(f);
+	return n;
+}
+
+int main(void)
+{
+	double t[REPEAT];
+	__u64 feat;
+	size_t len, rtlen;
+	char *src, *p;
+	int fd, r;
+	long nfree;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	psize = sysconf(_SC_PAGESIZE);
+	len = NPAGES * psize;
+	rtlen = RT_PAGES * psize;
+	feat = uffd_features();
+
+	/* One stamped source for every COPY (first and last byte per page). */
+	src = map_anon(len);
+	stamp(src, NPAGES, psize);
+
+	/* copy-anon */
+	for (r = 0; r < REPEAT; r++) {
+		p = map_anon(len);
+		t[r] = fill_once(p, NPAGES, psize, UFFDIO_REGISTER_MODE_MISSING,
+				 COPY, src, "copy-anon: wrong data");
+		if (munmap(p, len))
+			die("munmap");
+	}
+	printf("bench copy-anon %.1f\n", median(t));
+
+	/* zeropage-anon */
+	for (r = 0; r < REPEAT; r++) {
+		p = map_anon(len);
+		t[r] = fill_once(p, NPAGES, psize, UFFDIO_REGISTER_MODE_MISSING,
+				 ZEROPAGE, NULL, "zeropage-anon: not zero");
+		if (munmap(p, len))
+			die("munmap");
+	}
+	printf("bench zeropage-anon %.1f\n", median(t));
+
+	/* copy-shmem: a new memfd each time, so the page cache is empty. */
+	if (feat & UFFD_FEATURE_MISSING_SHMEM) {
+		for (r = 0; r < REPEAT; r++) {
+			fd = new_memfd("fill-copy", 0, len);
+			p = map_shared(fd, len);
+			t[r] = fill_once(p, NPAGES, psize, UFFDIO_REGISTER_MODE_MISSING,
+					 COPY, src, "copy-shmem: wrong data");
+			if (munmap(p, len))
+				die("munmap");
+			close(fd);
+		}
+		printf("bench copy-shmem %.1f\n", median(t));
+	} else {
+		printf("# SKIP copy-shmem: no UFFD_FEATURE_MISSING_SHMEM\n");
+	}
+
+	/* rt-missing-copy-anon */
+	for (r = 0; r < REPEAT; r++) {
+		p = map_anon(rtlen);
+		t[r] = rt_once(p, RT_PAGES, psize, UFFDIO_REGISTER_MODE_MISSING,
+			       COPY, src);
+		if (munmap(p, rtlen))
+			die("munmap");
+	}
+	printf("bench rt-missing-copy-anon %.1f\n", median(t));
+
+	if (munmap(src, len))
+		die("munmap");
+
+	/*
+	 * MINOR on shmem: one memfd, stamped once through a mapping that is
+	 * never registered; every repeat maps it afresh and registers MINOR.
+	 */
+	if (feat & UFFD_FEATURE_MINOR_SHMEM) {
+		fd = new_memfd("fill-minor", 0, len);
+		p = map_shared(fd, len);
+		stamp(p, NPAGES, psize);
+		if (munmap(p, len))
+			die("munmap");
+
+		for (r = 0; r < REPEAT; r++) {
+			p = map_shared(fd, len);
+			t[r] = fill_once(p, NPAGES, psize, UFFDIO_REGISTER_MODE_MINOR,
+					 CONTINUE, NULL, "continue-shmem: wrong data");
+			if (munmap(p, len))
+				die("munmap");
+		}
+		printf("bench continue-shmem %.1f\n", median(t));
+
+		for (r = 0; r < REPEAT; r++) {
+			p = map_shared(fd, rtlen);
+			t[r] = rt_once(p, RT_PAGES, psize, UFFDIO_REGISTER_MODE_MINOR,
+				       CONTINUE, NULL);
+			if (munmap(p, rtlen))
+				die("munmap");
+		}
+		printf("bench rt-minor-continue-shmem %.1f\n", median(t));
+		close(fd);
+	} else {
+		printf("# SKIP continue-shmem rt-minor-continue-shmem: no UFFD_FEATURE_MINOR_SHMEM\n");
+	}
+
+	/* The same on hugetlb, per 2M page. */
+	nfree = free_2m_hugepages();
+	if (!(feat & UFFD_FEATURE_MINOR_HUGETLBFS)) {
+		printf("# SKIP continue-hugetlb-2m rt-minor-continue-hugetlb: no UFFD_FEATURE_MINOR_HUGETLBFS\n");
+	} else if (nfree < HPAGES) {
+		printf("# SKIP continue-hugetlb-2m rt-minor-continue-hugetlb: %ld free 2M huge pages, need %d\n",
+		       nfree, HPAGES);
+	} else {
+		size_t hlen = HPAGES * HPSIZE;
+
+		fd = new_memfd("fill-huge", MFD_HUGETLB | MFD_HUGE_2MB, hlen);
+		p = map_shared(fd, hlen);
+		stamp(p, HPAGES, HPSIZE);
+		if (munmap(p, hlen))
+			die("munmap");
+
+		for (r = 0; r < REPEAT; r++) {
+			p = map_shared(fd, hlen);
+			t[r] = fill_once(p, HPAGES, HPSIZE, UFFDIO_REGISTER_MODE_MINOR,
+					 CONTINUE, NULL, "continue-hugetlb: wrong data");
+			if (munmap(p, hlen))
+				die("munmap");
+		}
+		printf("bench continue-hugetlb-2m %.1f\n", median(t));
+
+		for (r = 0; r < REPEAT; r++) {
+			p = map_shared(fd, hlen);
+			t[r] = rt_once(p, HPAGES, HPSIZE, UFFDIO_REGISTER_MODE_MINOR,
+				       CONTINUE, NULL);
+			if (munmap(p, hlen))
+				die("munmap");
+		}
+		printf("bench rt-minor-continue-hugetlb %.1f\n", median(t));
+		close(fd);
+	}
+	return 0;
+}

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Cost of userfaultfd write-protect over populated and unpopulated ranges,
+ * and of write-protect fault round trips, for A/B runs of the Rust and C
+ * kernels under QEMU -icount (guest time = instruction count).
+ *
+ * Protect / un-protect: one UFFDIO_WRITEPROTECT over a range of NPAGES 4K
+ * pages registered WP, on a fresh mapping every repeat; ns per page.
+ *   wp-populated-shmem          MODE_WP over a memfd (MAP_SHARED) mapping
+ *                               whose PTEs are all present (written)
+ *   wp-resolve-populated-shmem  mode 0 (un-protect) of that same range
+ *   wp-populated-anon           MODE_WP over private anon, every page written
+ *   wp-unpopulated-anon         MODE_WP over untouched private anon on a uffd
+ *                               with UFFD_FEATURE_WP_UNPOPULATED: installs
+ *                               one UFFD_WP marker per PTE (and the page
+ *                               tables).  The anon items use that feature.
+ * (Unpopulated shmem is wp-markers in uffd-marker-bench.)
+ *
+ * Round trips, RT_PAGES pages protected beforehand: the main thread writes
+ * each page in turn; a handler thread does a blocking read() of the WP
+ * message, checks it, and resolves it with UFFDIO_WRITEPROTECT mode 0 on
+ * that page (which wakes the writer).  ns per fault.
+ *   rt-wp-shmem  on a memfd MAP_SHARED mapping
+ *   rt-wp-anon   on private anon
+ *
+ * Each ioctl's result is checked; after each round-trip repeat the written
+ * bytes are checked.  Prints "bench <name> <ns>", the median over REPEAT.
+ * Shmem items print "# SKIP" without UFFD_FEATURE_WP_HUGETLBFS_SHMEM; exit
+ * 4 when userfaultfd or its write-protect mode is unavailable.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NPAGES   8192		/* protect / un-protect, 4K pages (32 MB) */
+#define RT_PAGES 2048		/* round trips */
+#define REPEAT   7
+
+static size_t psize;
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "uffd-wp-bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* A check that failed without an errno. */
+static void fail(const char *what, size_t idx)
+{
+	fprintf(stderr, "uffd-wp-bench: %s (page %zu)\n", what, idx);
+	exit(1);
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v)
+{
+	qsort(v, REPEAT, sizeof(*v), cmp);
+	return v[REPEAT / 2];
+}
+
+/* Features the kernel offers (a throw-away uffd: UFFDIO_API works once). */
+static __u64 uffd_features(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+
+	if (fd < 0) {
+		printf("# SKIP: userfaultfd unavailable: %s\n", strerror(errno));
+		exit(4);
+	}
+	if (ioctl(fd, UFFDIO_API, &api))
+		die("UFFDIO_API");
+	close(fd);
+	return api.features;
+}
+
+/* A blocking uffd with `features` enabled. */
+static int new_uffd(__u64 features)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = features };
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+
+	if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
+		die("userfaultfd");
+	return fd;
+}
+
+static void reg_wp(int uffd, char *p, size_t len)
+{
+	struct uffdio_register r = {
+		.range = { .start = (unsigned long)p, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+
+	if (ioctl(uffd, UFFDIO_REGISTER, &r))
+		die("UFFDIO_REGISTER");
+}
+
+static void wp(int uffd, char *p, size_t len, int on)
+{
+	struct uffdio_writeprotect w = {
+		.range = { .start = (unsigned long)p, .len = len },
+		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	if (ioctl(uffd, UFFDIO_WRITEPROTECT, &w))
+		die("UFFDIO_WRITEPROTECT");
+}
+
+/*
+ * Private anon without THP: the guest runs THP=always, and a huge PMD
+ * would change what is measured.  Best effort (EINVAL without THP).
+ */
+static char *map_anon(size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap anon");
+	madvise(p, len, MADV_NOHUGEPAGE);
+	return p;
+}
+
+static char *map_shared(int fd, size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap shared");
+	return p;
+}
+
+static int new_memfd(size_t len)
+{
+	int fd = memfd_create("wp-bench", MFD_CLOEXEC);
+
+	if (fd < 0)
+		die("memfd_create");
+	if (ftruncate(fd, len))
+		die("ftruncate");
+	return fd;
+}
+
+/* Write every page: present, writable, dirty PTEs. */
+static void touch(char *p, size_t n, unsigned char v)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i * psize] = v;
+}
+
+/*
+ * The data check for the protect items: /proc/self/pagemap must show the
+ * uffd-wp bit (57) on every page as `wp` says, present (63) as `present`.
+ */
+#define PM_UFFD_WP  (1ULL << 57)
+#define PM_PRESENT  (1ULL << 63)
+
+static int pagemap = -1;
+static unsigned long long pm[NPAGES];
+
+static void check_pm(const char *p, size_t n, int wp_on, int present, const char *what)
+{
+	size_t i, sz = n * sizeof(pm[0]);
+
+	if (pread(pagemap, pm, sz, (unsigned long)p / psize * sizeof(pm[0])) != (ssize_t)sz)
+		die("pread /proc/self/pagemap");
+	for (i = 0; i < n; i++)
+		if (!(pm[i] & PM_UFFD_WP) != !wp_on || !(pm[i] & PM_PRESENT) != !present)
+			fail(what, i);
+}
+
+/* Round trips. */
+struct rt {
+	int uffd;
+	char *area;
+	size_t n;
+	size_t handled;		/* messages taken (atomic) */
+};
+
+static void *handler(void *arg)
+{
+	struct rt *rt = arg;
+	size_t i;
+
+	for (i = 0; i < rt->n; i++) {
+		char *want = rt->area + i * psize;
+		struct uffd_msg m;
+		ssize_t got = read(rt->uffd, &m, sizeof(m));
+
+		if (got != sizeof(m))
+			die("read uffd");
+		if (m.event != UFFD_EVENT_PAGEFAULT)
+			fail("unexpected uffd event", i);
+		if ((m.arg.pagefault.address & ~(psize - 1)) != (unsigned long)want)
+			fail("fault at an unexpected address", i);
+		if ((m.arg.pagefault.flags & (UFFD_PAGEFAULT_FLAG_WP |
+					      UFFD_PAGEFAULT_FLAG_WRITE |
+					      UFFD_PAGEFAULT_FLAG_MINOR)) !=
+		    (UFFD_PAGEFAULT_FLAG_WP | UFFD_PAGEFAULT_FLAG_WRITE))
+			fail("not a write-protect fault", i);
+		__atomic_store_n(&rt->handled, i + 1, __ATOMIC_RELEASE);
+		/* Mode 0 un-protects the page and wakes the writer. */
+		wp(rt->uffd, want, psize, 0);
+	}
+	return NULL;
+}
+
+/*
+ * `area` (RT_PAGES pages, registered WP on `uffd`, every page present):
+ * protect it, then write each page in turn, each write a WP fault resolved
+ * by the handler thread.  Returns ns per fault.
+ */
+static double rt_once(int uffd, char *area, unsigned char v)
+{
+	struct rt rt = { .uffd = uffd, .area = area, .n = RT_PAGES };
+	volatile char *w = area;
+	pthread_t th;
+	double t0, t;
+	size_t i;
+
+	wp(uffd, area, RT_PAGES * psize, 1);
+	errno = pthread_create(&th, NULL, handler, &rt);
+	if (errno)
+		die("pthread_create");
+	t0 = now_ns();
+	for (i = 0; i < RT_PAGES; i++)
+		w[i * psize] = v;
+	t = (now_ns() - t0) / RT_PAGES;
+	errno = pthread_join(th, NULL);
+	if (errno)
+		die("pthread_join");
+	if (__atomic_load_n(&rt.handled, __ATOMIC_ACQUIRE) != RT_PAGES)
+		fail("round trip: fewer faults than pages", rt.handled);
+	for (i = 0; i < RT_PAGES; i++)
+		if ((unsigned char)w[i * psize] != v)
+			fail("round trip: the write did not land", i);
+	return t;
+}
+
+int main(void)
+{
+	double t[REPEAT], t2[REPEAT];
+	size_t len, rtlen;
+	__u64 feat, anon_feat;
+	int fd, uffd, r, shmem;
+	char *p;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	psize = sysconf(_SC_PAGESIZE);
+	len = NPAGES * psize;
+	rtlen = RT_PAGES * psize;
+	feat = uffd_features();
+	if (!(feat & UFFD_FEATURE_PAGEFAULT_FLAG_WP)) {
+		printf("# SKIP: no userfaultfd write-protect\n");
+		exit(4);
+	}
+	pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pagemap < 0)
+		die("/proc/self/pagemap");
+	shmem = !!(feat & UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
+	anon_feat = feat & UFFD_FEATURE_WP_UNPOPULATED;
+
+	if (shmem) {
+		/* One memfd; a fresh mapping each repeat, written through. */
+		fd = new_memfd(len);
+		for (r = 0; r < REPEAT; r++) {
+			double t0;
+
+			p = map_shared(fd, len);
+			touch(p, NPAGES, r + 1);
+			uffd = new_uffd(0);
+			reg_wp(uffd, p, len);
+			t0 = now_ns();
+			wp(uffd, p, len, 1);
+			t[r] = (now_ns() - t0) / NPAGES;
+			check_pm(p, NPAGES, 1, 1, "wp-populated-shmem: not protected");
+			t0 = now_ns();
+			wp(uffd, p, len, 0);
+			t2[r] = (now_ns() - t0) / NPAGES;
+			check_pm(p, NPAGES, 0, 1, "wp-resolve-populated-shmem: still protected");
+			close(uffd);
+			if (munmap(p, len))
+				die("munmap");
+		}
+		printf("bench wp-populated-shmem %.1f\n", median(t));
+		printf("bench wp-resolve-populated-shmem %.1f\n", median(t2));
+
+		/* Round trips: one mapping and uffd, protected anew per repeat. */
+		p = map_shared(fd, rtlen);
+		touch(p, RT_PAGES, 0xff);
+		uffd = new_uffd(0);
+		reg_wp(uffd, p, rtlen);
+		for (r = 0; r < REPEAT; r++)
+			t[r] = rt_once(uffd, p, r + 1);
+		printf("bench rt-wp-shmem %.1f\n", median(t));
+		close(uffd);
+		if (munmap(p, rtlen))
+			die("munmap");
+		close(fd);
+	} else {
+		printf("# SKIP wp-populated-shmem wp-resolve-populated-shmem rt-wp-shmem: "
+		       "no UFFD_FEATURE_WP_HUGETLBFS_SHMEM\n");
+	}
+
+	for (r = 0; r < REPEAT; r++) {
+		double t0;
+
+		p = map_anon(len);
+		touch(p, NPAGES, r + 1);
+		uffd = new_uffd(anon_feat);
+		reg_wp(uffd, p, len);
+		t0 = now_ns();
+		wp(uffd, p, len, 1);
+		t[r] = (now_ns() - t0) / NPAGES;
+		check_pm(p, NPAGES, 1, 1, "wp-populated-anon: not protected");
+		close(uffd);
+		if (munmap(p, len))
+			die("munmap");
+	}
+	printf("bench wp-populated-anon %.1f\n", median(t));
+
+	if (anon_feat) {
+		for (r = 0; r < REPEAT; r++) {
+			double t0;
+
+			p = map_anon(len);
+			uffd = new_uffd(anon_feat);
+			reg_wp(uffd, p, len);
+			t0 = now_ns();
+			wp(uffd, p, len, 1);
+			t[r] = (now_ns() - t0) / NPAGES;
+			check_pm(p, NPAGES, 1, 0, "wp-unpopulated-anon: no marker");
+			close(uffd);
+			if (munmap(p, len))
+				die("munmap");
+		}
+		printf("bench wp-unpopulated-anon %.1f\n", median(t));
+	} else {
+		printf("# SKIP wp-unpopulated-anon: no UFFD_FEATURE_WP_UNPOPULATED\n");
+	}
+
+	p = map_anon(rtlen);
+	touch(p, RT_PAGES, 0xff);
+	uffd = new_uffd(anon_feat);
+	reg_wp(uffd, p, rtlen);
+	for (r = 0; r < REPEAT; r++)
+		t[r] = rt_once(uffd, p, r + 1);
+	printf("bench rt-wp-anon %.1f\n", median(t));
+	close(uffd);
+	if (munmap(p, rtlen))
+		die("munmap");
+	return 0;
+}
