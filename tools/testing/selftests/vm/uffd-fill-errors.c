@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "ktap.h"
+#include "uffd-util.h"
 
 #define SENTINEL ((__s64)0x5a5a5a5a5a5a5a5aLL)
 
@@ -369,30 +370,6 @@ static int is_shared(enum mem m)
 	return m == M_SHMEM || m == M_HUGE;
 }
 
-static int uffd_open(void)
-{
-	int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-
-#ifdef USERFAULTFD_IOC_NEW
-	if (fd < 0) {
-		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-
-		if (dev >= 0) {
-			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
-			close(dev);
-		}
-	}
-#endif
-	return fd;
-}
-
-static int uffd_api(int fd, __u64 features)
-{
-	struct uffdio_api api = { .api = UFFD_API, .features = features };
-
-	return ioctl(fd, UFFDIO_API, &api);
-}
-
 /* One fill ioctl; *field is pre-set to SENTINEL and read back. */
 static int fill(int uffd, enum op op, __u64 start, __u64 len, __u64 src, __u64 mode,
 		__s64 *field, int *err)
@@ -482,29 +459,11 @@ static int map_at(struct env *e, char *addr, size_t len, size_t file_len, int *f
 	return mmap(addr, len, prot, flags, *fd, 0) == MAP_FAILED ? -1 : 0;
 }
 
-static int do_register(int uffd, char *addr, size_t len, __u64 mode)
-{
-	struct uffdio_register reg = {
-		.range = { (unsigned long)addr, len }, .mode = mode,
-	};
-
-	return ioctl(uffd, UFFDIO_REGISTER, &reg);
-}
-
 static __u64 reg_mode(const struct row *r, enum mem m)
 {
 	if (r->reg)
 		return r->reg;
 	return m == M_ANON ? MISSING : MISSING | MINOR;
-}
-
-/* Bytes that differ from page to page and from their neighbours. */
-static void fill_pattern(char *p, size_t len, unsigned int seed)
-{
-	uint64_t *w = (uint64_t *)p;
-
-	for (size_t i = 0; i < len / sizeof(*w); i++)
-		w[i] = (i + seed) * 0x9e3779b97f4a7c15ULL;
 }
 
 /* Returns 0 when set up, -1 on failure, 1 when the kernel lacks a feature. */
@@ -555,12 +514,12 @@ static int env_init(struct env *e, enum mem m, const struct row *r)
 		snprintf(e->why, sizeof(e->why), "userfaultfd: %s", strerror(errno));
 		return -1;
 	}
-	if (uffd_api(e->uffd, r->features)) {
+	if (uffd_api(e->uffd, r->features, NULL)) {
 		snprintf(e->why, sizeof(e->why), "UFFDIO_API features %#llx: %s",
 			 (unsigned long long)r->features, strerror(errno));
 		return errno == EINVAL || errno == EPERM ? 1 : -1;
 	}
-	rc = do_register(e->uffd, e->base, (r->layout & L_TWO ? 6 : 4) * u, reg_mode(r, m));
+	rc = uffd_register(e->uffd, e->base, (r->layout & L_TWO ? 6 : 4) * u, reg_mode(r, m));
 	if (rc) {
 		snprintf(e->why, sizeof(e->why), "UFFDIO_REGISTER mode %#llx: %s",
 			 (unsigned long long)reg_mode(r, m), strerror(errno));
@@ -598,16 +557,10 @@ static int prep_one(struct env *e, const struct prep *p, enum op op)
 	case P_POISON:
 		fill(e->uffd, OP_POISON, (unsigned long)at, n * u, 0, 0, &field, &err);
 		break;
-	case P_WP: {
-		struct uffdio_writeprotect w = {
-			.range = { (unsigned long)at, n * u },
-			.mode = UFFDIO_WRITEPROTECT_MODE_WP,
-		};
-
-		if (ioctl(e->uffd, UFFDIO_WRITEPROTECT, &w))
+	case P_WP:
+		if (uffd_writeprotect(e->uffd, at, n * u, 1))
 			err = errno;
 		break;
-	}
 	}
 	if (err)
 		snprintf(e->why, sizeof(e->why), "preparing unit %d: %s", p->unit,
@@ -634,7 +587,7 @@ static int dead_mm_uffd(void)
 	if (pid == 0) {
 		int ufd = uffd_open();
 
-		if (ufd < 0 || uffd_api(ufd, 0))
+		if (ufd < 0 || uffd_api(ufd, 0, NULL))
 			ufd = -1;
 		if (write(pipefd[1], &ufd, sizeof(ufd)) != sizeof(ufd))
 			_exit(1);
@@ -680,15 +633,6 @@ static void *eventer_fn(void *arg)
 	}
 	ev->err = errno;
 	return NULL;
-}
-
-static int join_within(pthread_t t, int seconds)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += seconds;
-	return pthread_timedjoin_np(t, NULL, &ts);
 }
 
 static int wait_readable(int fd, int ms)
@@ -944,22 +888,6 @@ out:
 	env_fini(&e);
 }
 
-static long huge_free(long *size)
-{
-	char line[128];
-	long kb = 0, nfree = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	while (f && fgets(line, sizeof(line), f)) {
-		sscanf(line, "Hugepagesize: %ld kB", &kb);
-		sscanf(line, "HugePages_Free: %ld", &nfree);
-	}
-	if (f)
-		fclose(f);
-	*size = kb * 1024;
-	return nfree;
-}
-
 int main(int argc, char **argv)
 {
 	int fd;
@@ -969,14 +897,14 @@ int main(int argc, char **argv)
 	ktap_start();
 
 	fd = uffd_open();
-	if (fd < 0 || uffd_api(fd, 0)) {
+	if (fd < 0 || uffd_api(fd, 0, NULL)) {
 		printf("1..0 # SKIP userfaultfd: %s\n", strerror(errno));
 		return 4;
 	}
 	close(fd);
 
 	/* 2MB pages only: every row uses four of them, plus a few more */
-	have_huge = huge_free(&hsize) >= 16 && hsize == 2 << 20;
+	have_huge = hugepages_free(&hsize) >= 16 && hsize == 2 << 20;
 	if (!have_huge)
 		say("# no free 2MB hugetlb pages: the hugetlb rows are skipped\n");
 

@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "ktap.h"
+#include "uffd-util.h"
 
 #define SENTINEL ((__s64)0x5a5a5a5a5a5a5a5aLL)
 #define SEEN 32		/* bytes the faulting thread records */
@@ -142,32 +143,6 @@ static int is_shared(enum mem m)
 	return m == M_SHMEM || m == M_HUGE;
 }
 
-static int uffd_open(void)
-{
-	int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-
-#ifdef USERFAULTFD_IOC_NEW
-	if (fd < 0) {
-		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-
-		if (dev >= 0) {
-			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
-			close(dev);
-		}
-	}
-#endif
-	return fd;
-}
-
-/* Bytes that differ from page to page and from their neighbours. */
-static void fill_pattern(char *p, size_t len, unsigned int seed)
-{
-	uint64_t *w = (uint64_t *)p;
-
-	for (size_t i = 0; i < len / sizeof(*w); i++)
-		w[i] = (i + seed) * 0x9e3779b97f4a7c15ULL;
-}
-
 /* The faulting thread, and what it saw. */
 struct toucher {
 	char *page;		/* start of the page */
@@ -225,24 +200,6 @@ static void *toucher_fn(void *arg)
 	tls_armed = 0;
 	t->done = 1;
 	return NULL;
-}
-
-static int wait_msg(int uffd, struct uffd_msg *msg, int ms)
-{
-	struct pollfd pfd = { .fd = uffd, .events = POLLIN };
-
-	if (poll(&pfd, 1, ms) != 1 || !(pfd.revents & POLLIN))
-		return 0;
-	return read(uffd, msg, sizeof(*msg)) == sizeof(*msg);
-}
-
-static int join_within(pthread_t t, int seconds)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += seconds;
-	return pthread_timedjoin_np(t, NULL, &ts);
 }
 
 /* The thread's scheduler state, from /proc/self/task/TID/stat. */
@@ -399,7 +356,6 @@ static int arena_init(struct arena *a, const struct mcase *c, enum mem m, const 
 	int anon = MAP_PRIVATE | MAP_ANONYMOUS;
 	int rw = PROT_READ | PROT_WRITE;
 	struct uffdio_api api = { .api = UFFD_API, .features = features_for(c, m) };
-	struct uffdio_register reg = { .mode = c->reg };
 	size_t u = a->unit;
 	void *p;
 
@@ -448,9 +404,7 @@ static int arena_init(struct arena *a, const struct mcase *c, enum mem m, const 
 			  (unsigned long long)api.features, strerror(errno));
 		return 1;
 	}
-	reg.range.start = (unsigned long)a->page;
-	reg.range.len = u;
-	if (ioctl(a->uffd, UFFDIO_REGISTER, &reg)) {
+	if (uffd_register(a->uffd, a->page, u, c->reg)) {
 		ktap_result(0, "%s: setup: register mode %#llx: %s", pre,
 			    (unsigned long long)c->reg, strerror(errno));
 		return -1;
@@ -486,12 +440,11 @@ static void resolve(const struct mcase *c, enum mem m, struct arena *a, const ch
 static void wp_write(const struct mcase *c, struct arena *a, struct toucher *t,
 		     const char *pre)
 {
-	struct uffdio_writeprotect w = { .range = { (unsigned long)a->page, a->unit } };
 	char before = c->op == OP_CONT ? a->view[t->off + 1] : a->src[t->off + 1];
 	struct uffd_msg msg;
 	int ok;
 
-	ok = wait_msg(a->uffd, &msg, 5000);
+	ok = uffd_read_msg(a->uffd, &msg, 5000) == 1;
 	if (ok && !check_msg(&msg, a->page, UFFD_PAGEFAULT_FLAG_WP | UFFD_PAGEFAULT_FLAG_WRITE)) {
 		show_msg(&msg, a->page);
 		ok = 0;
@@ -500,7 +453,7 @@ static void wp_write(const struct mcase *c, struct arena *a, struct toucher *t,
 	/* the page is mapped and readable here */
 	ktap_result(a->page[t->off + 1] == before && !t->done,
 		    "%s: the write has not landed while the page is protected", pre);
-	ok = !ioctl(a->uffd, UFFDIO_WRITEPROTECT, &w);
+	ok = !uffd_writeprotect(a->uffd, a->page, a->unit, 0);
 	ktap_result(ok, "%s: un-protect", pre);
 	if (!ok)
 		printf("# UFFDIO_WRITEPROTECT: %s\n", strerror(errno));
@@ -592,7 +545,7 @@ static void run_case(const struct mcase *c, enum mem m)
 	/* the fault is reported at the start of the (huge) page */
 	want_flags = (c->op == OP_CONT ? UFFD_PAGEFAULT_FLAG_MINOR : 0) |
 		     (c->write_first ? UFFD_PAGEFAULT_FLAG_WRITE : 0);
-	if (!wait_msg(a.uffd, &msg, 5000)) {
+	if (uffd_read_msg(a.uffd, &msg, 5000) != 1) {
 		ktap_result(0, "%s: no fault message", pre);
 		goto out;
 	}
@@ -630,7 +583,7 @@ static void run_case(const struct mcase *c, enum mem m)
 	thread_live = 0;
 
 	check_data(c, m, &a, &t, pre);
-	ok = !wait_msg(a.uffd, &msg, 0);
+	ok = uffd_read_msg(a.uffd, &msg, 0) != 1;
 	ktap_result(ok, "%s: no further message", pre);
 	if (!ok)
 		show_msg(&msg, a.page);
@@ -647,26 +600,9 @@ out:
 	arena_fini(&a);
 }
 
-static long huge_free(long *size)
-{
-	char line[128];
-	long kb = 0, nfree = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	while (f && fgets(line, sizeof(line), f)) {
-		sscanf(line, "Hugepagesize: %ld kB", &kb);
-		sscanf(line, "HugePages_Free: %ld", &nfree);
-	}
-	if (f)
-		fclose(f);
-	*size = kb * 1024;
-	return nfree;
-}
-
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
-	struct uffdio_api api = { .api = UFFD_API };
 	int fd;
 
 	quiet = argc > 1 && !strcmp(argv[1], "-q");
@@ -674,12 +610,12 @@ int main(int argc, char **argv)
 	ktap_start();
 
 	fd = uffd_open();
-	if (fd < 0 || ioctl(fd, UFFDIO_API, &api)) {
+	if (fd < 0 || uffd_api(fd, 0, NULL)) {
 		printf("1..0 # SKIP userfaultfd: %s\n", strerror(errno));
 		return 4;
 	}
 	close(fd);
-	have_huge = huge_free(&hsize) >= 8 && hsize == 2 << 20;
+	have_huge = hugepages_free(&hsize) >= 8 && hsize == 2 << 20;
 	if (!have_huge)
 		say("# no free 2MB hugetlb pages: the hugetlb cases are skipped\n");
 	sigemptyset(&sa.sa_mask);

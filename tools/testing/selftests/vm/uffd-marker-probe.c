@@ -22,9 +22,9 @@
 #include <unistd.h>
 
 #include "ktap.h"
+#include "uffd-util.h"
 
 #define PROBE "/sys/kernel/debug/userfaultfd_rs/pte"
-#define PM_UFFD_WP (1ULL << 57)
 
 static int probe_fd, pagemap_fd;
 static long psize;
@@ -55,11 +55,11 @@ static const char *probe(void *p)
 
 static int pagemap_wp(void *p)
 {
-	uint64_t e;
+	int bit = pagemap_uffd_wp(pagemap_fd, p, psize);
 
-	if (pread(pagemap_fd, &e, sizeof(e), (unsigned long)p / psize * sizeof(e)) != sizeof(e))
+	if (bit < 0)
 		die("read pagemap");
-	return !!(e & PM_UFFD_WP);
+	return bit;
 }
 
 static void expect(void *p, const char *want, const char *what)
@@ -71,37 +71,26 @@ static void expect(void *p, const char *want, const char *what)
 
 static int new_uffd(uint64_t features, uint64_t *got)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = features };
 	int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0)
 		die("userfaultfd");
-	if (ioctl(fd, UFFDIO_API, &api)) {
+	if (uffd_api(fd, features, got)) {
 		close(fd);
 		return -1;
 	}
-	*got = api.features;
 	return fd;
 }
 
 static void reg(int uffd, void *p, size_t len, uint64_t mode)
 {
-	struct uffdio_register r = {
-		.range = { .start = (unsigned long)p, .len = len }, .mode = mode,
-	};
-
-	if (ioctl(uffd, UFFDIO_REGISTER, &r))
+	if (uffd_register(uffd, p, len, mode))
 		die("UFFDIO_REGISTER");
 }
 
 static void wp(int uffd, void *p, size_t len)
 {
-	struct uffdio_writeprotect w = {
-		.range = { .start = (unsigned long)p, .len = len },
-		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
-	};
-
-	if (ioctl(uffd, UFFDIO_WRITEPROTECT, &w))
+	if (uffd_writeprotect(uffd, p, len, 1))
 		die("UFFDIO_WRITEPROTECT");
 }
 
@@ -153,12 +142,8 @@ static void test_shmem_wp(void)
 	expect(p + 2 * psize, "marker 0x1", "MADV_DONTNEED on a protected page leaves a marker");
 
 	/* Un-registering drops the markers. */
-	{
-		struct uffdio_range r = { .start = (unsigned long)p, .len = 4 * psize };
-
-		if (ioctl(uffd, UFFDIO_UNREGISTER, &r))
-			die("UFFDIO_UNREGISTER");
-	}
+	if (uffd_unregister(uffd, p, 4 * psize))
+		die("UFFDIO_UNREGISTER");
 	expect(p + psize, "none", "un-register drops the marker");
 	ktap_result(!pagemap_wp(p + psize), "pagemap: no uffd-wp after un-register");
 

@@ -42,9 +42,8 @@
 #include <unistd.h>
 
 #include "ktap.h"
+#include "uffd-util.h"
 
-#define PM_UFFD_WP	(1ULL << 57)
-#define PM_PRESENT	(1ULL << 63)
 #define PM_PFN		((1ULL << 55) - 1)
 #define KPF_COMPOUND_TAIL 16
 #define KPF_THP		22
@@ -55,10 +54,6 @@
 
 #define TMO_MS		3000
 #define THP_SIZE	(2UL << 20)
-
-#ifndef USERFAULTFD_IOC_NEW
-#define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
-#endif
 
 static long pgsz, hpsz;
 static int quiet;
@@ -81,64 +76,15 @@ static void note(const char *fmt, ...)
 
 static int uffd_new(uint64_t features, uint64_t *offered)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = features };
-	int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	int fd = uffd_open();
 
-	if (fd < 0) {
-		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-
-		if (dev >= 0) {
-			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
-			close(dev);
-		}
-	}
 	if (fd < 0)
 		return -1;
-	if (ioctl(fd, UFFDIO_API, &api)) {
+	if (uffd_api(fd, features, offered)) {
 		close(fd);
 		return -1;
 	}
-	if (offered)
-		*offered = api.features;
 	return fd;
-}
-
-static int uffd_register(int uffd, void *p, size_t len)
-{
-	struct uffdio_register r = {
-		.range = { .start = (unsigned long)p, .len = len },
-		.mode = UFFDIO_REGISTER_MODE_WP,
-	};
-
-	return ioctl(uffd, UFFDIO_REGISTER, &r);
-}
-
-static int uffd_unregister(int uffd, void *p, size_t len)
-{
-	struct uffdio_range r = { .start = (unsigned long)p, .len = len };
-
-	return ioctl(uffd, UFFDIO_UNREGISTER, &r);
-}
-
-static int uffd_protect(int uffd, void *p, size_t len, int on)
-{
-	struct uffdio_writeprotect w = {
-		.range = { .start = (unsigned long)p, .len = len },
-		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
-	};
-
-	return ioctl(uffd, UFFDIO_WRITEPROTECT, &w);
-}
-
-/* 1: a message read into @m; 0: none within @ms; -1: error. */
-static int uffd_read(int uffd, struct uffd_msg *m, int ms)
-{
-	struct pollfd pfd = { .fd = uffd, .events = POLLIN };
-	int n = poll(&pfd, 1, ms);
-
-	if (n <= 0)
-		return n;
-	return read(uffd, m, sizeof(*m)) == sizeof(*m) ? 1 : -1;
 }
 
 /* ---- pagemap, smaps, kpageflags ---- */
@@ -152,7 +98,7 @@ static int pm_entry(pid_t pid, const void *p, uint64_t *e)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	ok = pread(fd, e, sizeof(*e), (uintptr_t)p / pgsz * sizeof(*e)) == sizeof(*e);
+	ok = !pagemap_entry(fd, p, pgsz, e);
 	close(fd);
 	return ok ? 0 : -1;
 }
@@ -347,7 +293,8 @@ static int protect_three(const char *what, struct region *r, int uffd)
 	/* A write fault maps the page in the registered range. */
 	((volatile char *)r->p)[PG_PRESENT * r->ps] = pat(PG_PRESENT);
 	((volatile char *)r->p)[PG_ZAPPED * r->ps] = pat(PG_ZAPPED);
-	if (uffd_register(uffd, r->p, r->len) || uffd_protect(uffd, r->p, r->len, 1) ||
+	if (uffd_register(uffd, r->p, r->len, UFFDIO_REGISTER_MODE_WP) ||
+	    uffd_writeprotect(uffd, r->p, r->len, 1) ||
 	    madvise(r->p + PG_ZAPPED * r->ps, r->ps, MADV_DONTNEED)) {
 		ktap_result(0, "%s: register, protect, zap: %s", what, strerror(errno));
 		return -1;
@@ -483,16 +430,16 @@ static void expect_caught(const char *what, struct region *r, int uffd, int sile
 	int got, early;
 
 	writer_start(w, base + i * r->ps + off, byte);
-	got = uffd_read(uffd, &m, TMO_MS) == 1 && m.event == UFFD_EVENT_PAGEFAULT &&
+	got = uffd_read_msg(uffd, &m, TMO_MS) == 1 && m.event == UFFD_EVENT_PAGEFAULT &&
 	      (m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) &&
 	      (m.arg.pagefault.address & ~(r->ps - 1)) == page;
 	early = r->view[i * r->ps + off] == byte;
 	ktap_result(got, "%s: a write raises a write-protect message", what);
 	ktap_result(!early, "%s: the write has not landed before un-protect", what);
 	if (silent >= 0)
-		ktap_result(uffd_read(silent, &m, 0) == 0,
+		ktap_result(uffd_read_msg(silent, &m, 0) == 0,
 			    "%s: the other userfaultfd has no message", what);
-	if (uffd_protect(uffd, (void *)page, r->ps, 0))
+	if (uffd_writeprotect(uffd, (void *)page, r->ps, 0))
 		ktap_result(0, "%s: un-protect: %s", what, strerror(errno));
 	if (!writer_wait(w, TMO_MS))
 		writer_stuck(what, w);
@@ -514,7 +461,7 @@ static void expect_free(const char *what, struct region *r, const int *uffds, in
 	if (!writer_wait(w, TMO_MS))
 		writer_stuck(what, w);
 	for (int k = 0; k < nr; k++)
-		if (uffds[k] >= 0 && uffd_read(uffds[k], &m, 0) != 0)
+		if (uffds[k] >= 0 && uffd_read_msg(uffds[k], &m, 0) != 0)
 			quiet_fds = 0;
 	r->shadow[i * r->ps + off] = byte;
 	ktap_result(quiet_fds, "%s: a write completes without any userfaultfd message", what);
@@ -660,7 +607,8 @@ static void case_thp(void)
 	     tail_before ? "a tail page of the THP" : "NOT a tail page");
 
 	uffd = uffd_new(UFFD_FEATURE_WP_HUGETLBFS_SHMEM, NULL);
-	if (uffd < 0 || uffd_register(uffd, r.p, r.len) || uffd_protect(uffd, r.p, r.len, 1)) {
+	if (uffd < 0 || uffd_register(uffd, r.p, r.len, UFFDIO_REGISTER_MODE_WP) ||
+	    uffd_writeprotect(uffd, r.p, r.len, 1)) {
 		ktap_result(0, "shmem THP: register and protect: %s", strerror(errno));
 		goto out_uffd;
 	}
@@ -687,7 +635,7 @@ static void case_thp(void)
 	for (i = 0; i < n; i++)
 		if (memcmp(r.p + i * r.ps, r.shadow + i * r.ps, r.ps))
 			ok = 0;
-	ktap_result(ok && uffd_read(uffd, &m, 0) == 0,
+	ktap_result(ok && uffd_read_msg(uffd, &m, 0) == 0,
 		    "shmem THP: reads see the data and raise no message");
 	bad = thp_count_wrong(&r, n, 1);
 	ktap_result(!bad, "shmem THP: after reads all %zu pages are present with uffd-wp (%zu wrong)",
@@ -804,7 +752,7 @@ static void case_fork(int huge, int event_fork)
 			ktap_result(0, "%s: pthread_create", what);
 			goto out_pipes;
 		}
-		got = uffd_read(uffd, &m, TMO_MS) == 1 && m.event == UFFD_EVENT_FORK;
+		got = uffd_read_msg(uffd, &m, TMO_MS) == 1 && m.event == UFFD_EVENT_FORK;
 		if (!join_tmo(t, TMO_MS)) {
 			ktap_result(0, "%s: fork() did not return", what);
 			exit(ktap_finish());
@@ -814,7 +762,7 @@ static void case_fork(int huge, int event_fork)
 			    "userfaultfd", what);
 	} else {
 		fork_thread(&f);
-		ktap_result(uffd_read(uffd, &m, 0) == 0, "%s: fork sends no event", what);
+		ktap_result(uffd_read_msg(uffd, &m, 0) == 0, "%s: fork sends no event", what);
 	}
 	if (f.pid < 0) {
 		ktap_result(0, "%s: fork: %s", what, strerror(errno));
@@ -919,7 +867,7 @@ static void case_pagemap(int huge)
 	 * Un-protect clears the bit of present PTEs and drops markers
 	 * (change_pte_range(), mm/mprotect.c:248; hugetlb_change_protection()).
 	 */
-	if (uffd_protect(uffd, r.p, r.len, 0))
+	if (uffd_writeprotect(uffd, r.p, r.len, 0))
 		ktap_result(0, "%s: un-protect: %s", what, strerror(errno));
 	snprintf(what, sizeof(what), "%s pagemap after un-protect", huge ? "hugetlb" : "shmem");
 	expect_pm(what, 0, &r, r.p, gone);
@@ -1018,7 +966,7 @@ static void case_mremap(int huge, int event_remap)
 			munmap(a.to, r.len);
 			goto out;
 		}
-		got = uffd_read(uffd, &m, TMO_MS) == 1 && m.event == UFFD_EVENT_REMAP &&
+		got = uffd_read_msg(uffd, &m, TMO_MS) == 1 && m.event == UFFD_EVENT_REMAP &&
 		      m.arg.remap.from == (uintptr_t)a.from && m.arg.remap.to == (uintptr_t)a.to &&
 		      m.arg.remap.len == a.len;
 		if (!join_tmo(t, TMO_MS)) {
@@ -1028,7 +976,7 @@ static void case_mremap(int huge, int event_remap)
 		ktap_result(got, "%s: UFFD_EVENT_REMAP reports the move", what);
 	} else {
 		remap_thread(&a);
-		ktap_result(uffd_read(uffd, &m, 0) == 0, "%s: no event", what);
+		ktap_result(uffd_read_msg(uffd, &m, 0) == 0, "%s: no event", what);
 	}
 	if (a.ret != a.to) {
 		ktap_result(0, "%s: mremap: %s", what, strerror(errno));
@@ -1050,7 +998,7 @@ static void case_mremap(int huge, int event_remap)
 		 */
 		expect_pm(what, 0, &r, r.p, cleared);
 		errno = 0;
-		ktap_result(uffd_protect(uffd, r.p, r.len, 1) && errno == ENOENT,
+		ktap_result(uffd_writeprotect(uffd, r.p, r.len, 1) && errno == ENOENT,
 			    "%s: the moved range is no longer registered", what);
 		for (i = 0; i < PG_NR; i++)
 			expect_free(lbl(what, i), &r, &uffd, 1, &w, r.p, i);
@@ -1097,20 +1045,6 @@ out:
 	if (uffd >= 0)
 		close(uffd);
 	region_close(&r);
-}
-
-static long hugepage_size(void)
-{
-	char line[128];
-	long kb = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "Hugepagesize: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb * 1024;
 }
 
 int main(int argc, char **argv)

@@ -33,8 +33,7 @@
 #include <unistd.h>
 
 #include "ktap.h"
-
-#define PM_UFFD_WP (1ULL << 57)
+#include "uffd-util.h"
 
 static int pagemap_fd;
 
@@ -56,25 +55,6 @@ static void *writer_fn(void *arg)
 	return NULL;
 }
 
-static int pagemap_wp(void *p, long psize)
-{
-	uint64_t e;
-
-	if (pread(pagemap_fd, &e, sizeof(e), (unsigned long)p / psize * sizeof(e)) != sizeof(e))
-		return -1;
-	return !!(e & PM_UFFD_WP);
-}
-
-static int set_wp(int uffd, void *p, size_t len, int on)
-{
-	struct uffdio_writeprotect w = {
-		.range = { .start = (unsigned long)p, .len = len },
-		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
-	};
-
-	return ioctl(uffd, UFFDIO_WRITEPROTECT, &w);
-}
-
 /*
  * One case.  @memfd backs both mappings (@shared: MAP_SHARED for both;
  * otherwise the registered one is MAP_PRIVATE and there is no second view).
@@ -82,17 +62,14 @@ static int set_wp(int uffd, void *p, size_t len, int on)
  */
 static void run_case(const char *what, int memfd, size_t psize, int shared, enum drop drop)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_HUGETLBFS_SHMEM };
-	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
 	struct writer w;
 	struct uffd_msg msg;
-	struct pollfd pfd;
 	pthread_t thread;
 	char *p, *view = NULL, expect_rest;
 	int uffd, got_msg, landed_early = 0;
 
 	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api)) {
+	if (uffd < 0 || uffd_api(uffd, UFFD_FEATURE_WP_HUGETLBFS_SHMEM, NULL)) {
 		ktap_skip("%s, %s # SKIP file-memory write-protect not offered",
 			  what, drop_name[drop]);
 		if (uffd >= 0)
@@ -109,9 +86,8 @@ static void run_case(const char *what, int memfd, size_t psize, int shared, enum
 		return;
 	}
 	memset(p, 'A', psize);
-	reg.range.start = (unsigned long)p;
-	reg.range.len = psize;
-	if (ioctl(uffd, UFFDIO_REGISTER, &reg) || set_wp(uffd, p, psize, 1)) {
+	if (uffd_register(uffd, p, psize, UFFDIO_REGISTER_MODE_WP) ||
+	    uffd_writeprotect(uffd, p, psize, 1)) {
 		ktap_result(0, "%s, %s: register/protect: %s", what, drop_name[drop], strerror(errno));
 		goto out;
 	}
@@ -146,7 +122,7 @@ static void run_case(const char *what, int memfd, size_t psize, int shared, enum
 			expect_rest = 0;
 		break;
 	}
-	ktap_result(pagemap_wp(p, sysconf(_SC_PAGESIZE)) == 1,
+	ktap_result(pagemap_uffd_wp(pagemap_fd, p, sysconf(_SC_PAGESIZE)) == 1,
 	       "%s, %s: pagemap still reports uffd-wp", what, drop_name[drop]);
 
 	w.addr = p + 1;
@@ -155,10 +131,7 @@ static void run_case(const char *what, int memfd, size_t psize, int shared, enum
 		ktap_result(0, "%s: pthread_create", what);
 		goto out;
 	}
-	pfd.fd = uffd;
-	pfd.events = POLLIN;
-	got_msg = poll(&pfd, 1, 5000) == 1 && read(uffd, &msg, sizeof(msg)) == sizeof(msg) &&
-		  msg.event == UFFD_EVENT_PAGEFAULT &&
+	got_msg = uffd_read_msg(uffd, &msg, 5000) == 1 && msg.event == UFFD_EVENT_PAGEFAULT &&
 		  (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) &&
 		  (msg.arg.pagefault.address & ~(psize - 1)) == (unsigned long)p;
 	if (view)
@@ -170,7 +143,7 @@ static void run_case(const char *what, int memfd, size_t psize, int shared, enum
 		       what, drop_name[drop]);
 
 	/* Un-protect wakes the writer; without a message, it never slept. */
-	if (set_wp(uffd, p, psize, 0))
+	if (uffd_writeprotect(uffd, p, psize, 0))
 		ktap_result(0, "%s: un-protect: %s", what, strerror(errno));
 	pthread_join(thread, NULL);
 	ktap_result(p[1] == 'B' && p[0] == expect_rest && p[psize - 1] == expect_rest,
@@ -181,20 +154,6 @@ out:
 	if (view)
 		munmap(view, psize);
 	close(uffd);
-}
-
-static long hugepage_size(void)
-{
-	char line[128];
-	long kb = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "Hugepagesize: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb * 1024;
 }
 
 int main(void)

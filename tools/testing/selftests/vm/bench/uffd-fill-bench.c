@@ -44,6 +44,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_NAME "uffd-fill-bench"
+#include "../uffd-util.h"
+
 #define NPAGES   8192		/* fill ioctls, 4K pages (32 MB) */
 #define RT_PAGES 2048		/* round trips on 4K pages */
 #define HPAGES   64		/* hugetlb, fill and round trips (128 MB) */
@@ -52,38 +55,11 @@
 
 static size_t psize;
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "uffd-fill-bench: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 /* A check that failed without an errno. */
 static void fail(const char *what, size_t idx)
 {
 	fprintf(stderr, "uffd-fill-bench: %s (unit %zu)\n", what, idx);
 	exit(1);
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-	qsort(v, REPEAT, sizeof(*v), cmp);
-	return v[REPEAT / 2];
 }
 
 /* The bytes a unit (page) carries at its first and last offset. */
@@ -97,49 +73,9 @@ static unsigned char tail_of(size_t i)
 	return (unsigned char)(i * 29 + 7) | 0x80;
 }
 
-/* Features the kernel offers (a throw-away uffd: UFFDIO_API works once). */
-static __u64 uffd_features(void)
-{
-	struct uffdio_api api = { .api = UFFD_API };
-	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
-
-	if (fd < 0) {
-		printf("# SKIP: userfaultfd unavailable: %s\n", strerror(errno));
-		exit(4);
-	}
-	if (ioctl(fd, UFFDIO_API, &api))
-		die("UFFDIO_API");
-	close(fd);
-	return api.features;
-}
-
-/* A blocking uffd (the round-trip handlers block in read()). */
-static int new_uffd(void)
-{
-	struct uffdio_api api = { .api = UFFD_API };
-	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
-
-	if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
-		die("userfaultfd");
-	return fd;
-}
-
-static void reg(int uffd, char *p, size_t len, __u64 mode)
-{
-	struct uffdio_register r = {
-		.range = { .start = (unsigned long)p, .len = len },
-		.mode = mode,
-	};
-
-	if (ioctl(uffd, UFFDIO_REGISTER, &r))
-		die("UFFDIO_REGISTER");
-}
-
 static void unreg(int uffd, char *p, size_t len)
 {
-	struct uffdio_range r = { .start = (unsigned long)p, .len = len };
-
-	if (ioctl(uffd, UFFDIO_UNREGISTER, &r))
+	if (uffd_unregister(uffd, p, len))
 		die("UFFDIO_UNREGISTER");
 }
 
@@ -179,30 +115,6 @@ static void do_continue(int uffd, char *dst, size_t len)
 		fail("UFFDIO_CONTINUE: short map", (size_t)c.mapped);
 }
 
-/*
- * Private anon without THP: the guest runs THP=always, and a huge page
- * would change what is measured.  Best effort (EINVAL without THP).
- */
-static char *map_anon(size_t len)
-{
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		die("mmap anon");
-	madvise(p, len, MADV_NOHUGEPAGE);
-	return p;
-}
-
-static char *map_shared(int fd, size_t len)
-{
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-
-	if (p == MAP_FAILED)
-		die("mmap shared");
-	return p;
-}
-
 /* Mark the first and last byte of each unit of `unit` bytes. */
 static void stamp(char *p, size_t n, size_t unit)
 {
@@ -227,17 +139,6 @@ static void check(const char *p, size_t n, size_t unit, int zero, const char *wh
 	}
 }
 
-static int new_memfd(const char *name, unsigned int flags, size_t len)
-{
-	int fd = memfd_create(name, MFD_CLOEXEC | flags);
-
-	if (fd < 0)
-		die("memfd_create");
-	if (ftruncate(fd, len))
-		die("ftruncate");
-	return fd;
-}
-
 enum fill { COPY, ZEROPAGE, CONTINUE };
 
 /*
@@ -248,7 +149,7 @@ static double fill_once(char *dst, size_t n, size_t unit, __u64 mode,
 			enum fill how, const char *src, const char *what)
 {
 	size_t len = n * unit;
-	int uffd = new_uffd();
+	int uffd = new_uffd(0);
 	double t0, t;
 
 	reg(uffd, dst, len, mode);
@@ -316,7 +217,7 @@ static double rt_once(char *area, size_t n, size_t unit, __u64 mode,
 		      enum fill how, const char *src)
 {
 	struct rt rt = {
-		.uffd = new_uffd(), .area = area, .unit = unit, .n = n,
+		.uffd = new_uffd(0), .area = area, .unit = unit, .n = n,
 		.how = how, .src = src,
 		.flag = mode == UFFDIO_REGISTER_MODE_MINOR ? UFFD_PAGEFAULT_FLAG_MINOR : 0,
 	};
@@ -385,7 +286,7 @@ int main(void)
 		if (munmap(p, len))
 			die("munmap");
 	}
-	printf("bench copy-anon %.1f\n", median(t));
+	printf("bench copy-anon %.1f\n", median(t, REPEAT));
 
 	/* zeropage-anon */
 	for (r = 0; r < REPEAT; r++) {
@@ -395,7 +296,7 @@ int main(void)
 		if (munmap(p, len))
 			die("munmap");
 	}
-	printf("bench zeropage-anon %.1f\n", median(t));
+	printf("bench zeropage-anon %.1f\n", median(t, REPEAT));
 
 	/* copy-shmem: a new memfd each time, so the page cache is empty. */
 	if (feat & UFFD_FEATURE_MISSING_SHMEM) {
@@ -408,7 +309,7 @@ int main(void)
 				die("munmap");
 			close(fd);
 		}
-		printf("bench copy-shmem %.1f\n", median(t));
+		printf("bench copy-shmem %.1f\n", median(t, REPEAT));
 	} else {
 		printf("# SKIP copy-shmem: no UFFD_FEATURE_MISSING_SHMEM\n");
 	}
@@ -421,7 +322,7 @@ int main(void)
 		if (munmap(p, rtlen))
 			die("munmap");
 	}
-	printf("bench rt-missing-copy-anon %.1f\n", median(t));
+	printf("bench rt-missing-copy-anon %.1f\n", median(t, REPEAT));
 
 	if (munmap(src, len))
 		die("munmap");
@@ -444,7 +345,7 @@ int main(void)
 			if (munmap(p, len))
 				die("munmap");
 		}
-		printf("bench continue-shmem %.1f\n", median(t));
+		printf("bench continue-shmem %.1f\n", median(t, REPEAT));
 
 		for (r = 0; r < REPEAT; r++) {
 			p = map_shared(fd, rtlen);
@@ -453,7 +354,7 @@ int main(void)
 			if (munmap(p, rtlen))
 				die("munmap");
 		}
-		printf("bench rt-minor-continue-shmem %.1f\n", median(t));
+		printf("bench rt-minor-continue-shmem %.1f\n", median(t, REPEAT));
 		close(fd);
 	} else {
 		printf("# SKIP continue-shmem rt-minor-continue-shmem: no UFFD_FEATURE_MINOR_SHMEM\n");
@@ -482,7 +383,7 @@ int main(void)
 			if (munmap(p, hlen))
 				die("munmap");
 		}
-		printf("bench continue-hugetlb-2m %.1f\n", median(t));
+		printf("bench continue-hugetlb-2m %.1f\n", median(t, REPEAT));
 
 		for (r = 0; r < REPEAT; r++) {
 			p = map_shared(fd, hlen);
@@ -491,7 +392,7 @@ int main(void)
 			if (munmap(p, hlen))
 				die("munmap");
 		}
-		printf("bench rt-minor-continue-hugetlb %.1f\n", median(t));
+		printf("bench rt-minor-continue-hugetlb %.1f\n", median(t, REPEAT));
 		close(fd);
 	}
 	return 0;

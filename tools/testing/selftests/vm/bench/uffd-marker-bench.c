@@ -27,61 +27,27 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_NAME "uffd-marker-bench"
+#include "../uffd-util.h"
+
 #define NPAGES 8192
 #define REPEAT 7
 
 static long psize;
 
-static double now_ns(void)
+/* A non-blocking uffd; exits 4 without shmem write-protect. */
+static int new_shmem_wp_uffd(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "uffd-marker-bench: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-	qsort(v, REPEAT, sizeof(*v), cmp);
-	return v[REPEAT / 2];
-}
-
-static int new_uffd(void)
-{
-	struct uffdio_api api = { .api = UFFD_API };
+	uint64_t features = 0;
 	int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 
-	if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
+	if (fd < 0 || uffd_api(fd, 0, &features))
 		die("userfaultfd");
-	if (!(api.features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM)) {
+	if (!(features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM)) {
 		printf("# SKIP: no shmem write-protect (PTE_MARKER_UFFD_WP off)\n");
 		exit(4);
 	}
 	return fd;
-}
-
-static void wp(int uffd, char *p, size_t len, int on)
-{
-	struct uffdio_writeprotect w = {
-		.range = { .start = (unsigned long)p, .len = len },
-		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
-	};
-
-	if (ioctl(uffd, UFFDIO_WRITEPROTECT, &w))
-		die("UFFDIO_WRITEPROTECT");
 }
 
 int main(void)
@@ -93,9 +59,8 @@ int main(void)
 	psize = sysconf(_SC_PAGESIZE);
 	len = (size_t)NPAGES * psize;
 	for (r = 0; r < REPEAT; r++) {
-		struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
 		int memfd = memfd_create("bench", MFD_CLOEXEC);
-		int uffd = new_uffd();
+		int uffd = new_shmem_wp_uffd();
 		volatile char sink;
 		double t0;
 		char *p;
@@ -106,10 +71,7 @@ int main(void)
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 		if (p == MAP_FAILED)
 			die("mmap");
-		reg.range.start = (unsigned long)p;
-		reg.range.len = len;
-		if (ioctl(uffd, UFFDIO_REGISTER, &reg))
-			die("UFFDIO_REGISTER");
+		reg(uffd, p, len, UFFDIO_REGISTER_MODE_WP);
 
 		t0 = now_ns();
 		wp(uffd, p, len, 1);
@@ -133,8 +95,8 @@ int main(void)
 		close(uffd);
 		close(memfd);
 	}
-	printf("bench wp-markers %.1f\n", median(t_wp));
-	printf("bench fault-marker %.1f\n", median(t_fault));
-	printf("bench zap-markers %.1f\n", median(t_zap));
+	printf("bench wp-markers %.1f\n", median(t_wp, REPEAT));
+	printf("bench fault-marker %.1f\n", median(t_fault, REPEAT));
+	printf("bench zap-markers %.1f\n", median(t_zap, REPEAT));
 	return 0;
 }

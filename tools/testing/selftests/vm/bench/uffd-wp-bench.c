@@ -42,128 +42,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_NAME "uffd-wp-bench"
+#include "../uffd-util.h"
+
 #define NPAGES   8192		/* protect / un-protect, 4K pages (32 MB) */
 #define RT_PAGES 2048		/* round trips */
 #define REPEAT   7
 
 static size_t psize;
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "uffd-wp-bench: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 /* A check that failed without an errno. */
 static void fail(const char *what, size_t idx)
 {
 	fprintf(stderr, "uffd-wp-bench: %s (page %zu)\n", what, idx);
 	exit(1);
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-	qsort(v, REPEAT, sizeof(*v), cmp);
-	return v[REPEAT / 2];
-}
-
-/* Features the kernel offers (a throw-away uffd: UFFDIO_API works once). */
-static __u64 uffd_features(void)
-{
-	struct uffdio_api api = { .api = UFFD_API };
-	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
-
-	if (fd < 0) {
-		printf("# SKIP: userfaultfd unavailable: %s\n", strerror(errno));
-		exit(4);
-	}
-	if (ioctl(fd, UFFDIO_API, &api))
-		die("UFFDIO_API");
-	close(fd);
-	return api.features;
-}
-
-/* A blocking uffd with `features` enabled. */
-static int new_uffd(__u64 features)
-{
-	struct uffdio_api api = { .api = UFFD_API, .features = features };
-	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
-
-	if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
-		die("userfaultfd");
-	return fd;
-}
-
-static void reg_wp(int uffd, char *p, size_t len)
-{
-	struct uffdio_register r = {
-		.range = { .start = (unsigned long)p, .len = len },
-		.mode = UFFDIO_REGISTER_MODE_WP,
-	};
-
-	if (ioctl(uffd, UFFDIO_REGISTER, &r))
-		die("UFFDIO_REGISTER");
-}
-
-static void wp(int uffd, char *p, size_t len, int on)
-{
-	struct uffdio_writeprotect w = {
-		.range = { .start = (unsigned long)p, .len = len },
-		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
-	};
-
-	if (ioctl(uffd, UFFDIO_WRITEPROTECT, &w))
-		die("UFFDIO_WRITEPROTECT");
-}
-
-/*
- * Private anon without THP: the guest runs THP=always, and a huge PMD
- * would change what is measured.  Best effort (EINVAL without THP).
- */
-static char *map_anon(size_t len)
-{
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		die("mmap anon");
-	madvise(p, len, MADV_NOHUGEPAGE);
-	return p;
-}
-
-static char *map_shared(int fd, size_t len)
-{
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-
-	if (p == MAP_FAILED)
-		die("mmap shared");
-	return p;
-}
-
-static int new_memfd(size_t len)
-{
-	int fd = memfd_create("wp-bench", MFD_CLOEXEC);
-
-	if (fd < 0)
-		die("memfd_create");
-	if (ftruncate(fd, len))
-		die("ftruncate");
-	return fd;
 }
 
 /* Write every page: present, writable, dirty PTEs. */
@@ -179,9 +71,6 @@ static void touch(char *p, size_t n, unsigned char v)
  * The data check for the protect items: /proc/self/pagemap must show the
  * uffd-wp bit (57) on every page as `wp` says, present (63) as `present`.
  */
-#define PM_UFFD_WP  (1ULL << 57)
-#define PM_PRESENT  (1ULL << 63)
-
 static int pagemap = -1;
 static unsigned long long pm[NPAGES];
 
@@ -289,14 +178,14 @@ int main(void)
 
 	if (shmem) {
 		/* One memfd; a fresh mapping each repeat, written through. */
-		fd = new_memfd(len);
+		fd = new_memfd("wp-bench", 0, len);
 		for (r = 0; r < REPEAT; r++) {
 			double t0;
 
 			p = map_shared(fd, len);
 			touch(p, NPAGES, r + 1);
 			uffd = new_uffd(0);
-			reg_wp(uffd, p, len);
+			reg(uffd, p, len, UFFDIO_REGISTER_MODE_WP);
 			t0 = now_ns();
 			wp(uffd, p, len, 1);
 			t[r] = (now_ns() - t0) / NPAGES;
@@ -309,17 +198,17 @@ int main(void)
 			if (munmap(p, len))
 				die("munmap");
 		}
-		printf("bench wp-populated-shmem %.1f\n", median(t));
-		printf("bench wp-resolve-populated-shmem %.1f\n", median(t2));
+		printf("bench wp-populated-shmem %.1f\n", median(t, REPEAT));
+		printf("bench wp-resolve-populated-shmem %.1f\n", median(t2, REPEAT));
 
 		/* Round trips: one mapping and uffd, protected anew per repeat. */
 		p = map_shared(fd, rtlen);
 		touch(p, RT_PAGES, 0xff);
 		uffd = new_uffd(0);
-		reg_wp(uffd, p, rtlen);
+		reg(uffd, p, rtlen, UFFDIO_REGISTER_MODE_WP);
 		for (r = 0; r < REPEAT; r++)
 			t[r] = rt_once(uffd, p, r + 1);
-		printf("bench rt-wp-shmem %.1f\n", median(t));
+		printf("bench rt-wp-shmem %.1f\n", median(t, REPEAT));
 		close(uffd);
 		if (munmap(p, rtlen))
 			die("munmap");
@@ -335,7 +224,7 @@ int main(void)
 		p = map_anon(len);
 		touch(p, NPAGES, r + 1);
 		uffd = new_uffd(anon_feat);
-		reg_wp(uffd, p, len);
+		reg(uffd, p, len, UFFDIO_REGISTER_MODE_WP);
 		t0 = now_ns();
 		wp(uffd, p, len, 1);
 		t[r] = (now_ns() - t0) / NPAGES;
@@ -344,7 +233,7 @@ int main(void)
 		if (munmap(p, len))
 			die("munmap");
 	}
-	printf("bench wp-populated-anon %.1f\n", median(t));
+	printf("bench wp-populated-anon %.1f\n", median(t, REPEAT));
 
 	if (anon_feat) {
 		for (r = 0; r < REPEAT; r++) {
@@ -352,7 +241,7 @@ int main(void)
 
 			p = map_anon(len);
 			uffd = new_uffd(anon_feat);
-			reg_wp(uffd, p, len);
+			reg(uffd, p, len, UFFDIO_REGISTER_MODE_WP);
 			t0 = now_ns();
 			wp(uffd, p, len, 1);
 			t[r] = (now_ns() - t0) / NPAGES;
@@ -361,7 +250,7 @@ int main(void)
 			if (munmap(p, len))
 				die("munmap");
 		}
-		printf("bench wp-unpopulated-anon %.1f\n", median(t));
+		printf("bench wp-unpopulated-anon %.1f\n", median(t, REPEAT));
 	} else {
 		printf("# SKIP wp-unpopulated-anon: no UFFD_FEATURE_WP_UNPOPULATED\n");
 	}
@@ -369,10 +258,10 @@ int main(void)
 	p = map_anon(rtlen);
 	touch(p, RT_PAGES, 0xff);
 	uffd = new_uffd(anon_feat);
-	reg_wp(uffd, p, rtlen);
+	reg(uffd, p, rtlen, UFFDIO_REGISTER_MODE_WP);
 	for (r = 0; r < REPEAT; r++)
 		t[r] = rt_once(uffd, p, r + 1);
-	printf("bench rt-wp-anon %.1f\n", median(t));
+	printf("bench rt-wp-anon %.1f\n", median(t, REPEAT));
 	close(uffd);
 	if (munmap(p, rtlen))
 		die("munmap");

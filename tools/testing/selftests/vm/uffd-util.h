@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the userfaultfd selftests in this directory and by the
+ * benchmarks in bench/ (which include it as "../uffd-util.h").
+ *
+ * Include it after the system headers, with _GNU_SOURCE defined.  The
+ * helpers return what the system call returned (-1 with errno set on
+ * failure) and leave the reporting to the caller; only the benchmark
+ * helpers at the end exit on failure.
+ */
+#ifndef _UFFD_RS_UFFD_UTIL_H
+#define _UFFD_RS_UFFD_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef USERFAULTFD_IOC_NEW
+#define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
+#endif
+
+/* Bits of a /proc/PID/pagemap entry. */
+#define PM_UFFD_WP	(1ULL << 57)
+#define PM_PRESENT	(1ULL << 63)
+
+/*
+ * A non-blocking userfaultfd: from the syscall, or from /dev/userfaultfd
+ * where the syscall is refused.  -1 (errno set) when neither works.
+ */
+static inline int uffd_open(void)
+{
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+
+		if (dev >= 0) {
+			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+			close(dev);
+		}
+	}
+	return fd;
+}
+
+/*
+ * The UFFDIO_API handshake, asking for @features.  On success *@offered
+ * (unless NULL) gets the features the kernel offers.
+ */
+static inline int uffd_api(int uffd, uint64_t features, uint64_t *offered)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = features };
+
+	if (ioctl(uffd, UFFDIO_API, &api))
+		return -1;
+	if (offered)
+		*offered = api.features;
+	return 0;
+}
+
+/* UFFDIO_REGISTER of @len bytes at @p in @mode (UFFDIO_REGISTER_MODE_*). */
+static inline int uffd_register(int uffd, void *p, size_t len, uint64_t mode)
+{
+	struct uffdio_register r = {
+		.range = { .start = (unsigned long)p, .len = len },
+		.mode = mode,
+	};
+
+	return ioctl(uffd, UFFDIO_REGISTER, &r);
+}
+
+/* UFFDIO_UNREGISTER of @len bytes at @p. */
+static inline int uffd_unregister(int uffd, void *p, size_t len)
+{
+	struct uffdio_range r = { .start = (unsigned long)p, .len = len };
+
+	return ioctl(uffd, UFFDIO_UNREGISTER, &r);
+}
+
+/* UFFDIO_WRITEPROTECT of @len bytes at @p: protect if @on, else un-protect. */
+static inline int uffd_writeprotect(int uffd, void *p, size_t len, int on)
+{
+	struct uffdio_writeprotect w = {
+		.range = { .start = (unsigned long)p, .len = len },
+		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	return ioctl(uffd, UFFDIO_WRITEPROTECT, &w);
+}
+
+/*
+ * Waits up to @ms (a poll() timeout) for a message and reads it into @msg:
+ * 1 when one was read, 0 when none came, -1 on error.
+ */
+static inline int uffd_read_msg(int uffd, struct uffd_msg *msg, int ms)
+{
+	struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+	int n = poll(&pfd, 1, ms);
+
+	if (n <= 0)
+		return n;
+	return read(uffd, msg, sizeof(*msg)) == sizeof(*msg) ? 1 : -1;
+}
+
+/* Reads into @e the entry for @p from @fd, an open /proc/PID/pagemap. */
+static inline int pagemap_entry(int fd, const void *p, long psize, uint64_t *e)
+{
+	if (pread(fd, e, sizeof(*e), (unsigned long)p / psize * sizeof(*e)) != sizeof(*e))
+		return -1;
+	return 0;
+}
+
+/* Whether pagemap (@fd) reports uffd-wp for @p: 1 or 0, -1 if unreadable. */
+static inline int pagemap_uffd_wp(int fd, const void *p, long psize)
+{
+	uint64_t e;
+
+	if (pagemap_entry(fd, p, psize, &e))
+		return -1;
+	return !!(e & PM_UFFD_WP);
+}
+
+/* The default huge page size in bytes, from /proc/meminfo; 0 if none. */
+static inline long hugepage_size(void)
+{
+	char line[128];
+	long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Hugepagesize: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+/*
+ * How many default-size huge pages are free, from /proc/meminfo; *@size
+ * gets their size in bytes.
+ */
+static inline long hugepages_free(long *size)
+{
+	char line[128];
+	long kb = 0, nfree = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		sscanf(line, "Hugepagesize: %ld kB", &kb);
+		sscanf(line, "HugePages_Free: %ld", &nfree);
+	}
+	if (f)
+		fclose(f);
+	*size = kb * 1024;
+	return nfree;
+}
+
+/* pthread_join() that gives up after @seconds: 0, or an error number. */
+static inline int join_within(pthread_t t, int seconds)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += seconds;
+	return pthread_timedjoin_np(t, NULL, &ts);
+}
+
+/* Bytes that differ from page to page and from their neighbours. */
+static inline void fill_pattern(char *p, size_t len, unsigned int seed)
+{
+	uint64_t *w = (uint64_t *)p;
+
+	for (size_t i = 0; i < len / sizeof(*w); i++)
+		w[i] = (i + seed) * 0x9e3779b97f4a7c15ULL;
+}
+
+#ifdef BENCH_NAME
+/*
+ * For the benchmarks, which define BENCH_NAME (their name, for the error
+ * messages) before including this header.  These exit on failure.
+ */
+
+/* Exits with "BENCH_NAME: @what: <errno text>" on stderr. */
+static inline void die(const char *what)
+{
+	fprintf(stderr, BENCH_NAME ": %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static inline int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of the @n values at @v (which it sorts). */
+static inline double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+/*
+ * Features the kernel offers (a throw-away uffd: UFFDIO_API works once);
+ * prints a SKIP line and exits 4 when there is no userfaultfd.
+ */
+static inline __u64 uffd_features(void)
+{
+	uint64_t features = 0;
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+
+	if (fd < 0) {
+		printf("# SKIP: userfaultfd unavailable: %s\n", strerror(errno));
+		exit(4);
+	}
+	if (uffd_api(fd, 0, &features))
+		die("UFFDIO_API");
+	close(fd);
+	return features;
+}
+
+/* A blocking uffd with @features enabled (round-trip handlers block in read()). */
+static inline int new_uffd(uint64_t features)
+{
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+
+	if (fd < 0 || uffd_api(fd, features, NULL))
+		die("userfaultfd");
+	return fd;
+}
+
+/* uffd_register(), or die. */
+static inline void reg(int uffd, char *p, size_t len, uint64_t mode)
+{
+	if (uffd_register(uffd, p, len, mode))
+		die("UFFDIO_REGISTER");
+}
+
+/* uffd_writeprotect(), or die. */
+static inline void wp(int uffd, char *p, size_t len, int on)
+{
+	if (uffd_writeprotect(uffd, p, len, on))
+		die("UFFDIO_WRITEPROTECT");
+}
+
+/*
+ * Private anon without THP: the guest runs THP=always, and a huge page
+ * would change what is measured.  Best effort (EINVAL without THP).
+ */
+static inline char *map_anon(size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap anon");
+	madvise(p, len, MADV_NOHUGEPAGE);
+	return p;
+}
+
+/* A MAP_SHARED mapping of the first @len bytes of @fd. */
+static inline char *map_shared(int fd, size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap shared");
+	return p;
+}
+
+/* A memfd of @len bytes, MFD_CLOEXEC | @flags. */
+static inline int new_memfd(const char *name, unsigned int flags, size_t len)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | flags);
+
+	if (fd < 0)
+		die("memfd_create");
+	if (ftruncate(fd, len))
+		die("ftruncate");
+	return fd;
+}
+#endif /* BENCH_NAME */
+
+#endif /* _UFFD_RS_UFFD_UTIL_H */
