@@ -15,6 +15,8 @@
 //!
 //! - this file: the PTE marker helpers, the debugfs probe, the init;
 //! - `userfaultfd_rs_uapi.rs`: the ioctl argument checks (pure, host-tested);
+//! - `userfaultfd_rs_fill.rs`: the fill ioctls (`UFFDIO_COPY`, `ZEROPAGE`,
+//!   `CONTINUE`, `POISON`);
 //! - `userfaultfd_rs_wp.rs`: `UFFDIO_WRITEPROTECT` and the uffd-wp marker
 //!   life cycle.
 
@@ -27,6 +29,8 @@ use kernel::prelude::*;
 /// Prefix of this crate's log messages (the `pr_*!` macros read it).
 const __LOG_PREFIX: &[u8] = b"userfaultfd\0";
 
+#[path = "userfaultfd_rs_fill.rs"]
+pub mod fill;
 #[path = "userfaultfd_rs_uapi.rs"]
 mod uapi;
 #[path = "userfaultfd_rs_wp.rs"]

@@ -30,14 +30,24 @@ impl UffdRange {
         page_size: u64,
         task_size: u64,
     ) -> Option<Self> {
-        let mask = page_size - 1;
-        if start & mask != 0 || len & mask != 0 || len == 0 {
-            return None;
-        }
-        if start >= task_size || len > task_size - start {
+        if start & (page_size - 1) != 0
+            || !Self::validate_unaligned(start, len, page_size, task_size)
+        {
             return None;
         }
         Some(Self { start, len })
+    }
+
+    /// C: `validate_unaligned_range()`: the checks of
+    /// [`UffdRange::validate`] except the alignment of `start` (the source
+    /// of `UFFDIO_COPY` may be unaligned).
+    pub(crate) const fn validate_unaligned(
+        start: u64,
+        len: u64,
+        page_size: u64,
+        task_size: u64,
+    ) -> bool {
+        len & (page_size - 1) == 0 && len != 0 && start < task_size && len <= task_size - start
     }
 
     /// First address.
@@ -90,5 +100,99 @@ impl WpMode {
     /// un-protecting without `DONTWAKE`.
     pub(crate) const fn wakes(&self) -> bool {
         !self.wp && !self.dontwake
+    }
+}
+
+/// The four ioctls that fill a range (`mfill_atomic()`): they share their
+/// argument layout (input fields, then one `__s64` result field) and their
+/// handling of the result.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum FillOp {
+    /// `UFFDIO_COPY`: `dst`, `src`, `len`, `mode`, result `copy`.
+    Copy,
+    /// `UFFDIO_ZEROPAGE`: `range`, `mode`, result `zeropage`.
+    Zeropage,
+    /// `UFFDIO_CONTINUE`: `range`, `mode`, result `mapped`.
+    Continue,
+    /// `UFFDIO_POISON`: `range`, `mode`, result `updated`.
+    Poison,
+}
+
+/// `UFFDIO_{COPY,ZEROPAGE,CONTINUE,POISON}_MODE_DONTWAKE` (all bit 0).
+pub(crate) const UFFDIO_FILL_MODE_DONTWAKE: u64 = 1 << 0;
+/// `UFFDIO_COPY_MODE_WP` and `UFFDIO_CONTINUE_MODE_WP` (both bit 1).
+pub(crate) const UFFDIO_FILL_MODE_WP: u64 = 1 << 1;
+
+/// The decoded mode of a fill ioctl.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct FillMode {
+    /// Map the pages write-protected (`MFILL_ATOMIC_WP`).
+    pub(crate) wp: bool,
+    /// Do not wake the faulting threads.
+    pub(crate) dontwake: bool,
+}
+
+impl FillOp {
+    /// The number of `__u64` input fields; the result field follows them.
+    pub(crate) const fn input_words(self) -> usize {
+        match self {
+            Self::Copy => 4,
+            _ => 3,
+        }
+    }
+
+    /// Decodes the mode: unknown bits are refused (`MODE_WP` exists for
+    /// COPY and CONTINUE only).
+    pub(crate) const fn decode_mode(self, mode: u64) -> Option<FillMode> {
+        let allowed = match self {
+            Self::Copy | Self::Continue => UFFDIO_FILL_MODE_DONTWAKE | UFFDIO_FILL_MODE_WP,
+            Self::Zeropage | Self::Poison => UFFDIO_FILL_MODE_DONTWAKE,
+        };
+        if mode & !allowed != 0 {
+            return None;
+        }
+        Some(FillMode {
+            wp: mode & UFFDIO_FILL_MODE_WP != 0,
+            dontwake: mode & UFFDIO_FILL_MODE_DONTWAKE != 0,
+        })
+    }
+}
+
+/// What a fill ioctl does after the fill returned `ret` for a request of
+/// `len` bytes (the result field gets `ret` in every case).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum FillOutcome {
+    /// The fill failed before filling anything: the ioctl returns `ret`.
+    Failed(i64),
+    /// `wake_len` bytes from the start were filled: wake the faulters there
+    /// (unless `DONTWAKE`); the ioctl returns 0 if that is everything,
+    /// else `EAGAIN` (user space retries the rest).
+    Filled {
+        /// Bytes filled, not zero.
+        wake_len: u64,
+        /// Everything was filled.
+        complete: bool,
+    },
+}
+
+impl FillOutcome {
+    /// C: the tail of `userfaultfd_copy()` and its siblings.  A fill never
+    /// returns 0 (C calls `BUG()` then, since waking a zero-length range
+    /// would wake every faulter); here it counts as no progress: nothing to
+    /// wake, and `EAGAIN`.
+    pub(crate) const fn of(ret: i64, len: u64) -> Self {
+        if ret < 0 {
+            Self::Failed(ret)
+        } else if ret == 0 {
+            Self::Filled {
+                wake_len: 0,
+                complete: false,
+            }
+        } else {
+            Self::Filled {
+                wake_len: ret as u64,
+                complete: ret as u64 == len,
+            }
+        }
     }
 }

@@ -129,3 +129,87 @@ fn wp_mode_matches_c() {
         }
     }
 }
+
+/// C's validate_unaligned_range().
+fn c_validate_unaligned_range(start: u64, len: u64, task_size: u64) -> i32 {
+    if len & (PAGE - 1) != 0 || len == 0 || start >= task_size || len > task_size - start {
+        return -22;
+    }
+    if start.wrapping_add(len) <= start {
+        return -22;
+    }
+    0
+}
+
+#[test]
+fn validate_unaligned_range_matches_c() {
+    let mut vals = interesting();
+    vals.extend([1, 7, PAGE + 7, TASK_SIZE - 1, TASK_SIZE - PAGE - 1]);
+    for &start in &vals {
+        for &len in &vals {
+            assert_eq!(
+                c_validate_unaligned_range(start, len, TASK_SIZE) == 0,
+                UffdRange::validate_unaligned(start, len, PAGE, TASK_SIZE),
+                "start {start:#x} len {len:#x}"
+            );
+        }
+    }
+    assert!(UffdRange::validate_unaligned(7, PAGE, PAGE, TASK_SIZE));
+    assert!(UffdRange::validate(7, PAGE, PAGE, TASK_SIZE).is_none());
+}
+
+#[test]
+fn fill_modes_match_c() {
+    use crate::uapi::{FillOp, UFFDIO_FILL_MODE_DONTWAKE as DW, UFFDIO_FILL_MODE_WP as WP};
+    for op in [
+        FillOp::Copy,
+        FillOp::Zeropage,
+        FillOp::Continue,
+        FillOp::Poison,
+    ] {
+        // The C: COPY and CONTINUE allow DONTWAKE|WP, the others DONTWAKE.
+        let allowed = match op {
+            FillOp::Copy | FillOp::Continue => DW | WP,
+            _ => DW,
+        };
+        for mode in (0..16u64).chain([1 << 63, u64::MAX]) {
+            let r = op.decode_mode(mode);
+            assert_eq!(r.is_some(), mode & !allowed == 0, "{op:?} mode {mode:#x}");
+            if let Some(m) = r {
+                assert_eq!((m.wp, m.dontwake), (mode & WP != 0, mode & DW != 0));
+            }
+        }
+    }
+    assert_eq!(FillOp::Copy.input_words(), 4);
+    assert_eq!(FillOp::Poison.input_words(), 3);
+}
+
+#[test]
+fn fill_outcome_matches_c() {
+    use crate::uapi::FillOutcome;
+    let len = 4 * PAGE;
+    assert_eq!(FillOutcome::of(-17, len), FillOutcome::Failed(-17));
+    assert_eq!(FillOutcome::of(-11, len), FillOutcome::Failed(-11));
+    assert_eq!(
+        FillOutcome::of(len as i64, len),
+        FillOutcome::Filled {
+            wake_len: len,
+            complete: true
+        }
+    );
+    assert_eq!(
+        FillOutcome::of(2 * PAGE as i64, len),
+        FillOutcome::Filled {
+            wake_len: 2 * PAGE,
+            complete: false
+        }
+    );
+    // C BUG()s on 0; we wake nothing and report EAGAIN.
+    assert_eq!(
+        FillOutcome::of(0, len),
+        FillOutcome::Filled {
+            wake_len: 0,
+            complete: false
+        }
+    );
+}

@@ -28,6 +28,12 @@ long userfaultfd_rs_probe_pte(unsigned long addr);
 struct userfaultfd_ctx;
 struct vm_area_struct;
 
+/* The fill ioctls (mm/userfaultfd_rs_fill.rs); fs/userfaultfd.c dispatches */
+int userfaultfd_rs_copy(struct userfaultfd_ctx *ctx, unsigned long arg);
+int userfaultfd_rs_zeropage(struct userfaultfd_ctx *ctx, unsigned long arg);
+int userfaultfd_rs_continue(struct userfaultfd_ctx *ctx, unsigned long arg);
+int userfaultfd_rs_poison(struct userfaultfd_ctx *ctx, unsigned long arg);
+
 /* UFFDIO_WRITEPROTECT (mm/userfaultfd_rs_wp.rs); fs/userfaultfd.c dispatches */
 int userfaultfd_rs_writeprotect(struct userfaultfd_ctx *ctx, unsigned long arg);
 /* Wakes the faulters waiting in [start, start + len) (fs/userfaultfd.c) */

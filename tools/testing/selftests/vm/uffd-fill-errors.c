@@ -471,6 +471,7 @@ static int env_init(struct env *e, enum mem m, const struct row *r)
 {
 	size_t u = is_huge(m) ? hsize : psize;
 	size_t file_len = (r->layout & L_SHORT ? 3 : 4) * u;
+	uint64_t offered = 0;
 	int rc;
 
 	memset(e, 0, sizeof(*e));
@@ -514,10 +515,17 @@ static int env_init(struct env *e, enum mem m, const struct row *r)
 		snprintf(e->why, sizeof(e->why), "userfaultfd: %s", strerror(errno));
 		return -1;
 	}
-	if (uffd_api(e->uffd, r->features, NULL)) {
+	if (uffd_api(e->uffd, r->features, &offered)) {
 		snprintf(e->why, sizeof(e->why), "UFFDIO_API features %#llx: %s",
 			 (unsigned long long)r->features, strerror(errno));
 		return errno == EINVAL || errno == EPERM ? 1 : -1;
+	}
+	/* Write-protect of file memory needs CONFIG_PTE_MARKER_UFFD_WP */
+	if ((reg_mode(r, m) & WP) && m != M_ANON &&
+	    !(offered & UFFD_FEATURE_WP_HUGETLBFS_SHMEM)) {
+		snprintf(e->why, sizeof(e->why),
+			 "no write-protect of shmem/hugetlb (UFFD_FEATURE_WP_HUGETLBFS_SHMEM)");
+		return 1;
 	}
 	rc = uffd_register(e->uffd, e->base, (r->layout & L_TWO ? 6 : 4) * u, reg_mode(r, m));
 	if (rc) {
