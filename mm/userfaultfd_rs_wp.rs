@@ -25,6 +25,7 @@
 //! counterparts documented; turning their raw pointers into the abstraction
 //! types is the only `unsafe` here.
 
+use crate::fill::read_words;
 use crate::uapi::{UffdRange, WpMode};
 use core::cmp::{max, min};
 use kernel::bindings;
@@ -34,7 +35,7 @@ use kernel::mm::pte::{Pte, PteMarker, SwpEntry};
 use kernel::mm::uffd::UffdCtx;
 use kernel::mm::virt::{MmRef, MmapLocked, VmaRef, VmaRmapRef};
 use kernel::prelude::*;
-use kernel::uaccess::{UserPtr, UserSlice};
+use kernel::uaccess::UserPtr;
 
 // ---------------------------------------------------------------------------
 // UFFDIO_WRITEPROTECT
@@ -71,10 +72,9 @@ fn userfaultfd_writeprotect(ctx: &UffdCtx, arg: UserPtr) -> Result {
     if ctx.mmap_changing() {
         return Err(EAGAIN);
     }
-    let mut reader = UserSlice::new(arg, UFFDIO_WRITEPROTECT_SIZE).reader();
-    let start: u64 = reader.read()?;
-    let len: u64 = reader.read()?;
-    let mode: u64 = reader.read()?;
+    let mut input = [0u64; 3];
+    read_words(arg, &mut input)?;
+    let [start, len, mode] = input;
 
     let range = UffdRange::validate(start, len, bindings::PAGE_SIZE as u64, ctx.task_size())
         .ok_or(EINVAL)?;

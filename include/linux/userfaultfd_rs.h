@@ -55,6 +55,42 @@ bool uffd_rs_vma_wants_manual_pte_write_upgrade(struct vm_area_struct *vma);
 long uffd_rs_change_protection(struct vm_area_struct *vma, unsigned long start,
 			       unsigned long end, unsigned long cp_flags);
 
+/* The fill engine's steps (mm/userfaultfd_rs_shim.c) */
+struct folio;
+struct page;
+void uffd_rs_vma_read_lock_mmap_locked(struct vm_area_struct *vma);
+int uffd_rs_anon_vma_prepare(struct vm_area_struct *vma);
+int uffd_rs_prepare_pte_table(struct mm_struct *mm, unsigned long addr);
+bool uffd_rs_file_over_size(struct vm_area_struct *vma, unsigned long addr);
+pte_t uffd_rs_mk_pte(struct vm_area_struct *vma, struct page *page,
+		     bool writable, bool wp);
+pte_t uffd_rs_zero_pte(struct vm_area_struct *vma, unsigned long addr);
+void uffd_rs_add_rmap(struct vm_area_struct *vma, unsigned long addr,
+		      struct folio *folio, struct page *page, bool in_cache,
+		      bool newly_allocated);
+void uffd_rs_update_mmu_cache(struct vm_area_struct *vma, unsigned long addr,
+			      pte_t *ptep);
+struct folio *uffd_rs_alloc_folio(struct vm_area_struct *vma,
+				  unsigned long addr, bool zeroed);
+unsigned long uffd_rs_copy_folio_from_user(struct folio *folio,
+					   unsigned long src, bool nofault);
+int uffd_rs_folio_prepare(struct vm_area_struct *vma, struct folio *folio);
+void uffd_rs_folio_put(struct folio *folio);
+void uffd_rs_folio_unlock(struct folio *folio);
+bool uffd_rs_page_hwpoison(struct page *page);
+bool uffd_rs_folio_in_cache(struct folio *folio);
+int uffd_rs_shmem_get_folio(struct vm_area_struct *vma, unsigned long addr,
+			    struct folio **foliop, struct page **pagep);
+int uffd_rs_shmem_mfill_atomic_pte(struct vm_area_struct *vma,
+				   unsigned long addr, unsigned long src,
+				   bool zeropage, bool wp, struct folio **foliop);
+/* mm/userfaultfd.c: the hugetlb fill, which releases both locks */
+ssize_t uffd_rs_mfill_atomic_hugetlb(struct userfaultfd_ctx *ctx,
+				     struct vm_area_struct *dst_vma,
+				     unsigned long dst_start,
+				     unsigned long src_start,
+				     unsigned long len, int mode, bool wp);
+
 /* What a fault on a PTE marker does (handle_pte_marker() in mm/memory.c) */
 int pte_marker_fault_action(struct vm_area_struct *vma, pte_t orig_pte);
 #define PTE_MARKER_FAULT_SIGBUS		0	/* unknown marker */

@@ -8,6 +8,7 @@
 #include <linux/hugetlb.h>
 #include <linux/mmap_lock.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/swapops.h>
 #include <linux/userfaultfd_k.h>
 
@@ -136,3 +137,13 @@ bool rust_helper_uffd_ctx_mmap_changing(struct userfaultfd_ctx *ctx)
 	return atomic_read(&ctx->mmap_changing);
 }
 #endif
+
+void rust_helper_uffd_cond_resched(void)
+{
+	cond_resched();
+}
+
+bool rust_helper_uffd_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
+}

@@ -16,7 +16,9 @@
 //! - [`pgtable`]: a PTE table mapped and locked, as a guard; PTEs whose
 //!   lock a C caller holds.
 //! - [`uffd`]: a userfaultfd context.
+//! - [`folio`]: folio references, for the pages the fill engine maps.
 
+pub mod folio;
 pub mod pgtable;
 pub mod pte;
 pub mod swp_layout;

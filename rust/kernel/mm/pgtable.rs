@@ -5,7 +5,7 @@
 //! C header: [`include/linux/mm.h`](srctree/include/linux/mm.h)
 //! (`pte_offset_map_lock()`, `pte_unmap_unlock()`).
 
-use super::{pte::Pte, virt::VmaRef};
+use super::{folio::FolioPage, pte::Pte, virt::VmaRef};
 use crate::{
     bindings,
     error::{code::*, Error, Result},
@@ -26,7 +26,7 @@ pub struct PteTableGuard<'a> {
     ptep: *mut bindings::pte_t,
     ptl: *mut bindings::spinlock_t,
     addr: usize,
-    _vma: PhantomData<&'a VmaRef>,
+    vma: &'a VmaRef,
 }
 
 impl<'a> PteTableGuard<'a> {
@@ -36,6 +36,7 @@ impl<'a> PteTableGuard<'a> {
     /// yet at that level, or a huge PMD), `EINVAL` when `addr` is outside
     /// the VMA, and `EOPNOTSUPP` for hugetlb VMAs, whose entries live at
     /// other levels and have their own lock.
+    #[inline]
     pub fn lock(vma: &'a VmaRef, addr: usize) -> Result<Option<Self>> {
         if addr < vma.start() || addr >= vma.end() {
             return Err(EINVAL);
@@ -66,23 +67,85 @@ impl<'a> PteTableGuard<'a> {
             ptep,
             ptl,
             addr,
-            _vma: PhantomData,
+            vma,
         }))
     }
 
     /// The address whose PTE this is.
+    #[inline]
     pub fn addr(&self) -> usize {
         self.addr
     }
 
     /// The PTE (C: `ptep_get()`).
+    #[inline]
     pub fn get(&self) -> Pte {
         // SAFETY: `ptep` is mapped while the guard lives (type invariant).
         Pte::from_raw(unsafe { bindings::ptep_get(self.ptep) })
     }
+
+    /// Sets the PTE to `pte` where it is none or a marker, which maps
+    /// nothing, so no TLB flush is needed (C: `set_pte_at()`, then
+    /// `update_mmu_cache()`).  `EEXIST` if it maps something.
+    #[inline]
+    pub fn set_over_none_mostly(&mut self, pte: Pte) -> Result {
+        if !self.get().is_none_mostly() {
+            return Err(EEXIST);
+        }
+        let mm = self.vma.mm_raw();
+        // SAFETY: the PTE is mapped and locked (type invariant) and maps
+        // nothing; `mm` is the VMA's.
+        unsafe { bindings::set_pte_at(mm, self.addr as _, self.ptep, pte.into_raw()) };
+        // SAFETY: as above; the architecture hook after a new PTE.
+        unsafe { bindings::uffd_rs_update_mmu_cache(self.vma.as_raw(), self.addr as _, self.ptep) };
+        Ok(())
+    }
+
+    /// Maps `page` here, where the PTE is none or a marker: dirty,
+    /// writable if `writable`, uffd-wp if `wp`, with its reverse map, LRU
+    /// and RSS accounting (`newly_allocated`: a page-cache folio that has
+    /// not been on the LRU yet).  `EEXIST` if the PTE maps something.
+    ///
+    /// The caller hands its folio reference to the mapping on success
+    /// ([`super::folio::Folio::into_mapped`]).
+    #[inline]
+    pub fn install_page(
+        &mut self,
+        page: &FolioPage<'_>,
+        newly_allocated: bool,
+        writable: bool,
+        wp: bool,
+    ) -> Result {
+        if !self.get().is_none_mostly() {
+            return Err(EEXIST);
+        }
+        let vma = self.vma.as_raw();
+        // SAFETY: the VMA is locked for `'a` and the page is held by the
+        // borrow; this only computes the PTE value.
+        let pte = unsafe { bindings::uffd_rs_mk_pte(vma, page.page.as_ptr(), writable, wp) };
+        let in_cache = page.in_page_cache();
+        // SAFETY: the PTE lock is held (type invariant) and the PTE maps
+        // nothing, so the page gets exactly one new mapping here.
+        unsafe {
+            bindings::uffd_rs_add_rmap(
+                vma,
+                self.addr as _,
+                page.folio.as_ptr(),
+                page.page.as_ptr(),
+                in_cache,
+                newly_allocated,
+            )
+        };
+        // SAFETY: as in `set_over_none_mostly`.
+        unsafe { bindings::set_pte_at(self.vma.mm_raw(), self.addr as _, self.ptep, pte) };
+        // SAFETY: as above.
+        unsafe { bindings::uffd_rs_update_mmu_cache(vma, self.addr as _, self.ptep) };
+        Ok(())
+    }
 }
 
 impl Drop for PteTableGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: the table is mapped and `ptl` held (type invariant); both
         // are released exactly once, here.
@@ -114,6 +177,7 @@ impl<'a> PteRun<'a> {
     /// `ptep` must point at the PTE of `addr` in a page table of `mm` that
     /// is mapped, whose lock the caller holds for `'a`, and which holds
     /// `nr` PTEs from `ptep` on.
+    #[inline]
     pub unsafe fn from_raw(
         mm: *mut bindings::mm_struct,
         addr: usize,
@@ -131,6 +195,7 @@ impl<'a> PteRun<'a> {
     }
 
     /// The PTEs of the run one by one, with their addresses.
+    #[inline]
     pub fn slots(&mut self) -> impl Iterator<Item = PteSlot<'_>> + '_ {
         let (mm, addr, ptep) = (self.mm, self.addr, self.ptep);
         (0..self.nr).map(move |i| PteSlot {
@@ -158,11 +223,13 @@ pub struct PteSlot<'a> {
 
 impl PteSlot<'_> {
     /// The address the PTE maps.
+    #[inline]
     pub fn addr(&self) -> usize {
         self.addr
     }
 
     /// The PTE (C: `ptep_get()`).
+    #[inline]
     pub fn get(&self) -> Pte {
         // SAFETY: mapped, and its lock held (type invariant).
         Pte::from_raw(unsafe { bindings::ptep_get(self.ptep) })
@@ -171,6 +238,7 @@ impl PteSlot<'_> {
     /// Replaces a none PTE with `pte`, a non-present one (a marker): no TLB
     /// flush is needed for that.  A PTE that is not none is left alone,
     /// with a warning, since overwriting it would lose what it maps.
+    #[inline]
     pub fn set_non_present_over_none(&mut self, pte: Pte) -> Result {
         if !self.get().is_none() || pte.is_present() {
             // SAFETY: no preconditions; warns once.

@@ -10,7 +10,8 @@
 //! lock that orders it against them, the features user space asked for, the
 //! address space, and waking the faulting threads.
 
-use super::virt::MmRef;
+use super::virt::{MmRef, VmaReadGuard};
+use crate::error::code::*;
 use crate::{bindings, types::Opaque};
 use core::marker::PhantomData;
 
@@ -35,6 +36,7 @@ impl UffdCtx {
     /// `ptr` must point at a live `userfaultfd_ctx` that stays live for
     /// `'a` (the caller holds its file, or a lock that keeps a registered
     /// VMA, which holds a reference on it).
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::userfaultfd_ctx) -> &'a Self {
         // SAFETY: `UffdCtx` is a transparent wrapper of `userfaultfd_ctx`,
         // and the caller promises it is live for `'a`.
@@ -46,6 +48,7 @@ impl UffdCtx {
     }
 
     /// The `UFFD_FEATURE_*` bits user space enabled with `UFFDIO_API`.
+    #[inline]
     pub fn features(&self) -> u32 {
         // SAFETY: the context is live (type invariant).  `features` is
         // written once, by `UFFDIO_API`, before the context can be used
@@ -57,12 +60,14 @@ impl UffdCtx {
     /// Whether a non-cooperative event (fork, mremap, `MADV_DONTNEED`,
     /// unmap) is changing the mappings: resolution ioctls then fail with
     /// `EAGAIN` (C: `atomic_read(&ctx->mmap_changing)`).
+    #[inline]
     pub fn mmap_changing(&self) -> bool {
         // SAFETY: the context is live (type invariant); an atomic read.
         unsafe { bindings::uffd_ctx_mmap_changing(self.as_raw()) }
     }
 
     /// `TASK_SIZE` of the context's address space: the end of user space.
+    #[inline]
     pub fn task_size(&self) -> u64 {
         // SAFETY: the context is live and holds `mm_count` on `mm` (type
         // invariant), so the `mm_struct` is allocated; `mm` and
@@ -72,6 +77,7 @@ impl UffdCtx {
 
     /// A reference on the context's address space, unless it is exiting
     /// (C: `mmget_not_zero(ctx->mm)`).
+    #[inline]
     pub fn mmget(&self) -> Option<MmRef> {
         // SAFETY: the context is live and holds `mm_count` on `mm`, so the
         // `mm_struct` is allocated (type invariant); `mm` never changes.
@@ -89,6 +95,7 @@ impl UffdCtx {
     /// Takes `map_changing_lock` for reading: while it is held,
     /// [`UffdCtx::mmap_changing`] cannot become true (non-cooperative
     /// events raise it with the lock held for writing).
+    #[inline]
     pub fn map_changing_read(&self) -> MapChangingReadGuard<'_> {
         // SAFETY: the context is live (type invariant); the lock was
         // initialized with the context.
@@ -102,6 +109,7 @@ impl UffdCtx {
 
     /// Wakes the threads waiting on a fault in `[start, start + len)`
     /// (C: `wake_userfault()`).
+    #[inline]
     pub fn wake(&self, start: usize, len: usize) {
         // SAFETY: the context is live (type invariant).
         unsafe { bindings::userfaultfd_rs_wake(self.as_raw(), start as _, len as _) };
@@ -122,40 +130,47 @@ pub enum MfillMode {
 }
 
 impl UffdCtx {
-    /// Fills `[dst, dst + len)` of the context's address space in `mode`
-    /// (C: `mfill_atomic_copy()` and its siblings); `src` is the user
-    /// address of the data for [`MfillMode::Copy`], `wp` maps the pages
-    /// write-protected (`MFILL_ATOMIC_WP`; COPY and CONTINUE only).
-    ///
-    /// Returns the number of bytes filled, or a negative errno if nothing
-    /// was (`EAGAIN` when the mappings are changing, `ENOENT` when the
-    /// range is not in one registered VMA, `EEXIST`, `EFAULT`, ...).
-    ///
-    /// `_mm` is the caller's reference on the context's address space,
-    /// which the fill needs to stay alive.
-    pub fn mfill_atomic(
+    /// The hugetlb fill (C: `mfill_atomic_hugetlb()`), which keeps its own
+    /// C locking: it takes over the VMA lock and `map_changing_lock`
+    /// (taken by the caller for `vma`, a hugetlb VMA registered with this
+    /// context, after checking `mmap_changing`) and releases both.
+    /// Returns the bytes filled, or a negative errno if nothing was.
+    #[cfg(CONFIG_HUGETLB_PAGE)]
+    #[inline]
+    pub fn mfill_atomic_hugetlb(
         &self,
-        _mm: &MmRef,
+        vma: VmaReadGuard<'_>,
+        changing: MapChangingReadGuard<'_>,
         mode: MfillMode,
         dst: usize,
         src: usize,
         len: usize,
         wp: bool,
     ) -> isize {
-        let flags = if wp { bindings::MFILL_ATOMIC_WP } else { 0 };
-        let ctx = self.as_raw();
-        let (dst, src, len) = (dst as _, src as _, len as _);
-        // SAFETY: the context is live (type invariant) and `_mm` keeps its
-        // address space alive for the call; the fill functions check the
-        // range against the VMAs themselves, under their locks, and read
-        // `src` with `copy_from_user()`.
+        if !vma.is_hugetlb() {
+            return EINVAL.to_errno() as isize;
+        }
+        let mode = match mode {
+            MfillMode::Copy => bindings::mfill_atomic_mode_MFILL_ATOMIC_COPY,
+            MfillMode::Zeropage => bindings::mfill_atomic_mode_MFILL_ATOMIC_ZEROPAGE,
+            MfillMode::Continue => bindings::mfill_atomic_mode_MFILL_ATOMIC_CONTINUE,
+            MfillMode::Poison => bindings::mfill_atomic_mode_MFILL_ATOMIC_POISON,
+        };
+        changing.into_raw();
+        let vma = vma.into_raw();
+        // SAFETY: the context is live (type invariant); `vma` is a hugetlb
+        // VMA, read-locked, with `map_changing_lock` held for reading: the
+        // state the C function expects, and whose locks it releases.
         let ret = unsafe {
-            match mode {
-                MfillMode::Copy => bindings::mfill_atomic_copy(ctx, dst, src, len, flags),
-                MfillMode::Zeropage => bindings::mfill_atomic_zeropage(ctx, dst, len),
-                MfillMode::Continue => bindings::mfill_atomic_continue(ctx, dst, len, flags),
-                MfillMode::Poison => bindings::mfill_atomic_poison(ctx, dst, len, flags),
-            }
+            bindings::uffd_rs_mfill_atomic_hugetlb(
+                self.as_raw(),
+                vma,
+                dst as _,
+                src as _,
+                len as _,
+                mode as _,
+                wp,
+            )
         };
         ret as isize
     }
@@ -175,14 +190,40 @@ pub struct MapChangingReadGuard<'a> {
 impl MapChangingReadGuard<'_> {
     /// Whether non-cooperative events are changing the mappings; it stays
     /// as it is while the guard lives.
+    #[inline]
     pub fn mmap_changing(&self) -> bool {
         self.ctx.mmap_changing()
     }
 }
 
+impl MapChangingReadGuard<'_> {
+    /// Gives the lock to C, which will release it.
+    fn into_raw(self) {
+        let _ = core::mem::ManuallyDrop::new(self);
+    }
+}
+
 impl Drop for MapChangingReadGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: the read lock is held (type invariant), released once.
         unsafe { bindings::up_read(&raw mut (*self.ctx.as_raw()).map_changing_lock) };
     }
+}
+
+/// Gives the CPU to other tasks if this one has run long enough (C:
+/// `cond_resched()`); long loops over user ranges call it per step.
+#[inline]
+pub fn cond_resched() {
+    // SAFETY: no preconditions (in atomic context it would be a bug that
+    // `might_sleep()` reports, not a memory-safety issue).
+    unsafe { bindings::uffd_cond_resched() }
+}
+
+/// Whether the current task is being killed (C: `fatal_signal_pending()`):
+/// long operations stop early with `EINTR`.
+#[inline]
+pub fn fatal_signal_pending() -> bool {
+    // SAFETY: reads the current task's signal state.
+    unsafe { bindings::uffd_fatal_signal_pending() }
 }

@@ -15,7 +15,7 @@
 //! - [`VmaRef`]: a VMA that one of the two guards above keeps stable: its
 //!   bounds, flags and ops cannot change while the reference lives.
 
-use super::uffd::UffdCtx;
+use super::{pte::Pte, uffd::UffdCtx};
 use crate::{
     bindings,
     error::{code::*, to_result, Result},
@@ -45,6 +45,7 @@ unsafe impl Sync for MmRef {}
 impl MmRef {
     /// The address space of the current task, or `None` for a kernel
     /// thread or a task whose address space is gone (C: `get_task_mm()`).
+    #[inline]
     pub fn current() -> Option<Self> {
         // SAFETY: `get_current()` returns the running task, valid for the
         // duration of this call; `get_task_mm()` takes the task lock itself
@@ -60,6 +61,7 @@ impl MmRef {
     ///
     /// `mm` must be a valid `mm_struct` on which the caller owns one
     /// `mm_users` reference, which the new value will drop.
+    #[inline]
     pub unsafe fn from_raw_owned(mm: *mut bindings::mm_struct) -> Self {
         // INVARIANT: the caller passes us its reference.
         Self {
@@ -69,12 +71,14 @@ impl MmRef {
     }
 
     /// The raw pointer, for C functions that take a `struct mm_struct *`.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::mm_struct {
         self.ptr.as_ptr()
     }
 
     /// Takes the mmap lock for reading (C: `mmap_read_lock()`); it is
     /// released when the guard is dropped.
+    #[inline]
     pub fn mmap_read_lock(&self) -> MmapReadGuard<'_> {
         // SAFETY: the mm is valid by the type invariant.
         unsafe { bindings::mmap_read_lock(self.as_raw()) };
@@ -90,6 +94,7 @@ impl MmRef {
     /// or the lock is contended: the caller falls back to
     /// [`MmRef::mmap_read_lock`].
     #[cfg(CONFIG_PER_VMA_LOCK)]
+    #[inline]
     pub fn lock_vma_under_rcu(&self, addr: usize) -> Option<VmaReadGuard<'_>> {
         // SAFETY: the mm is valid by the type invariant; the function takes
         // the RCU read lock itself and returns a read-locked VMA or NULL.
@@ -103,6 +108,7 @@ impl MmRef {
 }
 
 impl Drop for MmRef {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: by the type invariant we own one `mm_users` reference.
         unsafe { bindings::mmput(self.as_raw()) };
@@ -124,12 +130,14 @@ pub struct MmapReadGuard<'a> {
 impl MmapReadGuard<'_> {
     /// The VMA that contains `addr`, if any (C: `vma_lookup()`).  It borrows
     /// from the guard: it cannot be used after the lock is released.
+    #[inline]
     pub fn vma_lookup(&self, addr: usize) -> Option<&VmaRef> {
         self.locked().vma_lookup(addr)
     }
 
     /// The lock as a [`MmapLocked`] proof, for the operations that need
     /// the mmap lock held in either mode.
+    #[inline]
     pub fn locked(&self) -> MmapLocked<'_> {
         // INVARIANT: the read lock is held while `self` is borrowed.
         MmapLocked {
@@ -162,6 +170,7 @@ impl<'a> MmapLocked<'a> {
     ///
     /// `mm` must be a valid address space whose mmap lock the current task
     /// holds (for reading or for writing) for `'a`.
+    #[inline]
     pub unsafe fn assume_locked(mm: *mut bindings::mm_struct) -> Self {
         // INVARIANT: the caller holds the lock for `'a`.
         Self {
@@ -172,6 +181,7 @@ impl<'a> MmapLocked<'a> {
     }
 
     /// The VMA that contains `addr`, if any (C: `vma_lookup()`).
+    #[inline]
     pub fn vma_lookup(self, addr: usize) -> Option<&'a VmaRef> {
         // SAFETY: the mmap lock is held (type invariant), as `vma_lookup()`
         // requires.
@@ -180,8 +190,21 @@ impl<'a> MmapLocked<'a> {
         NonNull::new(vma).map(|vma| unsafe { VmaRef::from_raw(vma.as_ptr()) })
     }
 
+    /// Gives `vma`, a VMA of this mm, its anon_vma if it has none yet
+    /// (C: `anon_vma_prepare()`); `ENOMEM` if that fails.
+    #[inline]
+    pub fn anon_vma_prepare(self, vma: &VmaRef) -> Result {
+        if vma.mm_raw() != self.mm.as_ptr() {
+            return Err(EINVAL);
+        }
+        // SAFETY: the mmap lock is held (type invariant), as
+        // `anon_vma_prepare()` requires; it takes its own locks.
+        to_result(unsafe { bindings::uffd_rs_anon_vma_prepare(vma.as_raw()) })
+    }
+
     /// The VMAs that intersect `[start, end)`, in address order (C:
     /// `for_each_vma_range()`).  Holes between them are skipped.
+    #[inline]
     pub fn vmas(self, start: usize, end: usize) -> VmaRangeIter<'a> {
         VmaRangeIter {
             mm: self,
@@ -197,6 +220,7 @@ impl<'a> MmapLocked<'a> {
     ///
     /// `EINVAL` if `vma` is not a VMA of this address space or the range
     /// is empty or not inside it.
+    #[inline]
     pub fn change_protection(
         self,
         vma: &VmaRef,
@@ -234,6 +258,7 @@ pub struct VmaRangeIter<'a> {
 impl<'a> Iterator for VmaRangeIter<'a> {
     type Item = &'a VmaRef;
 
+    #[inline]
     fn next(&mut self) -> Option<&'a VmaRef> {
         if self.addr >= self.end {
             return None;
@@ -254,7 +279,30 @@ impl<'a> Iterator for VmaRangeIter<'a> {
     }
 }
 
+impl<'a> MmapReadGuard<'a> {
+    /// Takes the per-VMA read lock of `vma`, a VMA of this mm, while the
+    /// mmap lock excludes writers (so it cannot fail, unlike
+    /// [`MmRef::lock_vma_under_rcu`]).  The VMA lock outlives the mmap
+    /// lock: drop this guard and keep working under the VMA lock.
+    #[inline]
+    pub fn vma_read_lock(&self, vma: &VmaRef) -> Result<VmaReadGuard<'a>> {
+        if vma.mm_raw() != self.mm.as_raw() {
+            return Err(EINVAL);
+        }
+        // SAFETY: the mmap lock of the VMA's mm is held (type invariant),
+        // which keeps the VMA alive and excludes `vma_start_write()`.
+        unsafe { bindings::uffd_rs_vma_read_lock_mmap_locked(vma.as_raw()) };
+        // INVARIANT: read-locked just now.
+        Ok(VmaReadGuard {
+            // SAFETY: a `&VmaRef` is not NULL.
+            vma: unsafe { NonNull::new_unchecked(vma.as_raw()) },
+            _mm: PhantomData,
+        })
+    }
+}
+
 impl Drop for MmapReadGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: the lock is held by the type invariant, and released once.
         unsafe { bindings::mmap_read_unlock(self.mm.as_raw()) };
@@ -275,6 +323,7 @@ pub struct VmaReadGuard<'a> {
 impl Deref for VmaReadGuard<'_> {
     type Target = VmaRef;
 
+    #[inline]
     fn deref(&self) -> &VmaRef {
         // SAFETY: the VMA is read-locked for as long as the guard lives
         // (type invariant), and the reference cannot outlive the guard.
@@ -282,7 +331,16 @@ impl Deref for VmaReadGuard<'_> {
     }
 }
 
+impl VmaReadGuard<'_> {
+    /// Gives the lock to C, which will release it (`vma_end_read()`).
+    #[inline]
+    pub fn into_raw(self) -> *mut bindings::vm_area_struct {
+        core::mem::ManuallyDrop::new(self).vma.as_ptr()
+    }
+}
+
 impl Drop for VmaReadGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: the VMA is read-locked (type invariant); unlocked once.
         unsafe { bindings::vma_end_read(self.vma.as_ptr()) };
@@ -320,6 +378,7 @@ impl VmaRef {
     ///
     /// `ptr` must point at a VMA that stays valid and unchanged for `'a`:
     /// its mm's mmap lock or its per-VMA lock is held for reading for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::vm_area_struct) -> &'a Self {
         // SAFETY: `VmaRef` is a transparent wrapper of `vm_area_struct`, and
         // the caller promises validity for `'a`.
@@ -327,23 +386,27 @@ impl VmaRef {
     }
 
     /// The raw pointer, for C functions that take a VMA.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::vm_area_struct {
         self.vma.get()
     }
 
     /// First address of the VMA (C: `vm_start`).
+    #[inline]
     pub fn start(&self) -> usize {
         // SAFETY: the VMA is stable by the type invariant.
         unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_start }
     }
 
     /// One past the last address of the VMA (C: `vm_end`).
+    #[inline]
     pub fn end(&self) -> usize {
         // SAFETY: the VMA is stable by the type invariant.
         unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_end }
     }
 
     /// Whether `[start, start + len)` lies inside the VMA.
+    #[inline]
     pub fn contains_range(&self, start: usize, len: usize) -> bool {
         match start.checked_add(len) {
             Some(end) => start >= self.start() && end <= self.end(),
@@ -353,6 +416,7 @@ impl VmaRef {
 
     /// The address space the VMA belongs to (C: `vm_mm`), as a raw
     /// pointer for comparisons and C calls.
+    #[inline]
     pub fn mm_raw(&self) -> *mut bindings::mm_struct {
         // SAFETY: the VMA is stable by the type invariant; `vm_mm` never
         // changes.
@@ -360,6 +424,7 @@ impl VmaRef {
     }
 
     /// The VMA flags (C: `vm_flags`).
+    #[inline]
     pub fn flags(&self) -> usize {
         // SAFETY: the VMA is stable by the type invariant; `vm_flags` only
         // changes under the write locks we exclude.
@@ -368,6 +433,7 @@ impl VmaRef {
 
     /// The userfaultfd context the VMA is registered with, if any (C:
     /// `vm_userfaultfd_ctx.ctx`).
+    #[inline]
     pub fn uffd_ctx(&self) -> Option<&UffdCtx> {
         // SAFETY: the VMA is stable by the type invariant; the field changes
         // only under the mmap write lock, with the VMA write-locked.
@@ -380,40 +446,98 @@ impl VmaRef {
     /// C: `vma_wants_manual_pte_write_upgrade()`: whether making PTEs
     /// writable is left to whoever changes their protection (shared
     /// writable mappings, and private ones outside of NUMA hinting).
+    #[inline]
     pub fn wants_manual_pte_write_upgrade(&self) -> bool {
         // SAFETY: the VMA is valid and stable (type invariant).
         unsafe { bindings::uffd_rs_vma_wants_manual_pte_write_upgrade(self.as_raw()) }
     }
 
     /// C: `vma_is_anonymous()`: no `vm_ops`.
+    #[inline]
     pub fn is_anonymous(&self) -> bool {
         // SAFETY: the VMA is stable by the type invariant.
         unsafe { (*self.as_raw()).vm_ops.is_null() }
     }
 
     /// C: `vma_is_shmem()`.
+    #[inline]
     pub fn is_shmem(&self) -> bool {
         // SAFETY: the VMA is valid and stable (type invariant).
         unsafe { bindings::vma_is_shmem(self.as_raw()) }
     }
 
     /// C: `is_vm_hugetlb_page()`.
+    #[inline]
     pub fn is_hugetlb(&self) -> bool {
         self.flags() & bindings::VM_HUGETLB as usize != 0
     }
 
     /// `VM_SHARED`: writes reach the backing object (a shared mapping).
+    #[inline]
     pub fn is_shared(&self) -> bool {
         self.flags() & bindings::VM_SHARED as usize != 0
     }
 
     /// The userfaultfd modes the VMA is registered with.
+    #[inline]
     pub fn uffd_modes(&self) -> UffdModes {
         UffdModes::from_flags(self.flags())
     }
 
+    /// `VM_WRITE`: the mapping may be written.
+    #[inline]
+    pub fn is_writable(&self) -> bool {
+        self.flags() & bindings::VM_WRITE as usize != 0
+    }
+
+    /// Whether the VMA has its anon_vma (C: `vma->anon_vma`), which a
+    /// private VMA needs before anonymous pages can be mapped in it.
+    #[inline]
+    pub fn has_anon_vma(&self) -> bool {
+        // SAFETY: the VMA is stable (type invariant); `anon_vma` is set
+        // once and then stays.
+        !unsafe { (*self.as_raw()).anon_vma }.is_null()
+    }
+
+    /// Whether `addr` of a file VMA lies at or beyond the end of its file
+    /// (always `false` for anonymous memory).
+    #[inline]
+    pub fn file_over_size(&self, addr: usize) -> bool {
+        // SAFETY: the VMA is stable (type invariant).
+        unsafe { bindings::uffd_rs_file_over_size(self.as_raw(), addr as _) }
+    }
+
+    /// Allocates the page-table levels down to the PTE table of `addr`, a
+    /// page of the VMA.  `ENOMEM`; `EEXIST` when a huge PMD maps the
+    /// address; `EFAULT` for a corrupt PMD; `EINVAL` outside the VMA.
+    #[inline]
+    pub fn prepare_pte_table(&self, addr: usize) -> Result {
+        if addr < self.start() || addr >= self.end() {
+            return Err(EINVAL);
+        }
+        // SAFETY: the VMA is locked (type invariant), which keeps the
+        // page tables of its range from being freed; the allocators take
+        // the page-table locks they need.
+        to_result(unsafe { bindings::uffd_rs_prepare_pte_table(self.mm_raw(), addr as _) })
+    }
+
+    /// The PTE of the shared zero page for `addr`, or `None` where this
+    /// mm must not map it (C: `mm_forbids_zeropage()`).
+    #[inline]
+    pub fn zero_pte(&self, addr: usize) -> Option<Pte> {
+        // SAFETY: the VMA is stable (type invariant); this computes a
+        // value only.
+        let pte = Pte::from_raw(unsafe { bindings::uffd_rs_zero_pte(self.as_raw(), addr as _) });
+        if pte.is_none() {
+            None
+        } else {
+            Some(pte)
+        }
+    }
+
     /// C: `vma_kernel_pagesize()`: the size of the pages that map the VMA
     /// (the huge page size for hugetlb).
+    #[inline]
     pub fn kernel_pagesize(&self) -> usize {
         // SAFETY: the VMA is valid and stable (type invariant).
         unsafe { bindings::vma_kernel_pagesize(self.as_raw()) as usize }
@@ -422,6 +546,7 @@ impl VmaRef {
 
 impl UffdModes {
     /// The modes recorded in VMA flags `flags`.
+    #[inline]
     pub fn from_flags(flags: usize) -> Self {
         Self {
             missing: flags & bindings::VM_UFFD_MISSING as usize != 0,
@@ -459,6 +584,7 @@ impl VmaRmapRef {
     /// `ptr` must point at a VMA kept allocated, with stable bounds and
     /// file, for `'a`: by the rmap lock of its mapping or anon_vma, by its
     /// mmap lock, or by its VMA lock.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::vm_area_struct) -> &'a Self {
         // SAFETY: `VmaRmapRef` is a transparent wrapper of
         // `vm_area_struct`, and the caller promises validity for `'a`.
@@ -470,6 +596,7 @@ impl VmaRmapRef {
     }
 
     /// The address space the VMA belongs to (C: `vm_mm`, never changes).
+    #[inline]
     pub fn mm_raw(&self) -> *mut bindings::mm_struct {
         // SAFETY: the VMA is allocated (type invariant); `vm_mm` is set at
         // creation and never changes.
@@ -477,6 +604,7 @@ impl VmaRmapRef {
     }
 
     /// C: `vma_is_anonymous()`.
+    #[inline]
     pub fn is_anonymous(&self) -> bool {
         // SAFETY: the VMA is allocated (type invariant); `vm_ops` is set
         // when the VMA is created and stays.
@@ -484,6 +612,7 @@ impl VmaRmapRef {
     }
 
     /// The userfaultfd modes, read once from the flags.
+    #[inline]
     pub fn uffd_modes(&self) -> UffdModes {
         // SAFETY: the VMA is allocated (type invariant); the flags may be
         // written concurrently under the mmap write lock, so they are read

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Folio references, for the pages the fill engine maps.
+//!
+//! C header: [`include/linux/mm.h`](srctree/include/linux/mm.h).
+//!
+//! [`Folio`] owns one reference on a folio and drops it, unless the
+//! reference is handed to a page table ([`Folio::into_mapped`]).
+//! [`LockedFolio`] is a page-cache folio found by lookup, locked and
+//! referenced; dropping it unlocks it and drops the reference.
+
+use super::virt::VmaRef;
+use crate::{
+    bindings,
+    error::{code::*, to_result, Result},
+};
+use core::{marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
+
+/// One reference on a folio.
+///
+/// # Invariants
+///
+/// `ptr` is a valid folio on which this value owns one reference.
+pub struct Folio {
+    ptr: NonNull<bindings::folio>,
+}
+
+// SAFETY: a folio reference may be dropped from any task; the folio's
+// contents are only touched through the methods below, by the owner.
+unsafe impl Send for Folio {}
+
+impl Folio {
+    /// A new anonymous folio of one page for `addr` of `vma`, zeroed if
+    /// `zeroed` (C: `vma_alloc_folio()`, `vma_alloc_zeroed_movable_folio()`).
+    /// `ENOMEM` when memory is short.
+    #[inline]
+    pub fn alloc_anon(vma: &VmaRef, addr: usize, zeroed: bool) -> Result<Self> {
+        // SAFETY: the VMA is stable (its invariant); the allocator takes
+        // the VMA only for its memory policy.
+        let ptr = unsafe { bindings::uffd_rs_alloc_folio(vma.as_raw(), addr as _, zeroed) };
+        // INVARIANT: a new folio comes with one reference, ours.
+        NonNull::new(ptr).map(|ptr| Self { ptr }).ok_or(ENOMEM)
+    }
+
+    /// Takes over a folio reference from C.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a valid folio on which the caller owns a reference
+    /// that it gives to the new value.
+    #[inline]
+    pub unsafe fn from_raw(ptr: NonNull<bindings::folio>) -> Self {
+        // INVARIANT: the caller's reference is now ours.
+        Self { ptr }
+    }
+
+    /// Gives the reference to C (the inverse of [`Folio::from_raw`]).
+    #[inline]
+    pub fn into_raw(self) -> NonNull<bindings::folio> {
+        ManuallyDrop::new(self).ptr
+    }
+
+    /// Copies one page from user address `src` into the folio, with page
+    /// faults disabled (the caller holds mm locks, and a fault could
+    /// deadlock on them).  `false` if any byte could not be copied: copy
+    /// again with [`Folio::copy_from_user`] once the locks are dropped.
+    #[inline]
+    pub fn copy_from_user_nofault(&mut self, src: usize) -> bool {
+        // SAFETY: we own a reference on the folio (type invariant) and
+        // `&mut self` says nobody else writes it; a bad user address only
+        // makes the copy come up short.
+        unsafe { bindings::uffd_rs_copy_folio_from_user(self.ptr.as_ptr(), src as _, true) == 0 }
+    }
+
+    /// Copies one page from user address `src` into the folio; may fault
+    /// and sleep, so no mm lock may be held.  `EFAULT` if the source is
+    /// not readable.
+    #[inline]
+    pub fn copy_from_user(&mut self, src: usize) -> Result {
+        // SAFETY: as for `copy_from_user_nofault`.
+        let left =
+            unsafe { bindings::uffd_rs_copy_folio_from_user(self.ptr.as_ptr(), src as _, false) };
+        if left == 0 {
+            Ok(())
+        } else {
+            Err(EFAULT)
+        }
+    }
+
+    /// Marks a new folio up to date (its contents are written) and charges
+    /// it to the memory cgroup of `vma`'s mm; `ENOMEM` if the charge fails.
+    #[inline]
+    pub fn prepare_new(&mut self, vma: &VmaRef) -> Result {
+        // SAFETY: the folio is ours and not mapped yet (we allocated it);
+        // the VMA is stable.
+        to_result(unsafe { bindings::uffd_rs_folio_prepare(vma.as_raw(), self.ptr.as_ptr()) })
+    }
+
+    /// The folio's first page, to map.
+    #[inline]
+    pub fn page(&self) -> FolioPage<'_> {
+        FolioPage {
+            folio: self.ptr,
+            // SAFETY: the folio is valid (type invariant); its first page
+            // is the folio's own `page` field.
+            page: unsafe {
+                NonNull::new_unchecked(&raw mut (*self.ptr.as_ptr()).__bindgen_anon_1.page)
+            },
+            _folio: PhantomData,
+        }
+    }
+
+    /// Hands the reference to the page table entry that now maps the
+    /// folio: it is dropped when the entry is zapped.
+    #[inline]
+    pub fn into_mapped(self) {
+        let _ = ManuallyDrop::new(self);
+    }
+}
+
+impl Drop for Folio {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: we own one reference (type invariant), dropped once.
+        unsafe { bindings::uffd_rs_folio_put(self.ptr.as_ptr()) };
+    }
+}
+
+/// A page-cache folio, locked and referenced, with the page of the address
+/// it was looked up for.
+///
+/// # Invariants
+///
+/// `folio` is locked by the current task and holds the reference of the
+/// lookup; `page` is a page of it.
+pub struct LockedFolio {
+    folio: ManuallyDrop<Folio>,
+    page: NonNull<bindings::page>,
+}
+
+impl LockedFolio {
+    /// The shmem page-cache folio behind `addr` of the shmem VMA `vma`,
+    /// never allocating one (C: `shmem_get_folio(..., SGP_NOALLOC)`).
+    /// `EFAULT` when the page cache has no page there.
+    #[inline]
+    pub fn shmem_get(vma: &VmaRef, addr: usize) -> Result<Self> {
+        if !vma.is_shmem() {
+            return Err(EINVAL);
+        }
+        let mut folio = core::ptr::null_mut();
+        let mut page = core::ptr::null_mut();
+        // SAFETY: `vma` is a stable shmem VMA, which has a file; the
+        // lookup returns a locked, referenced folio or an error.
+        to_result(unsafe {
+            bindings::uffd_rs_shmem_get_folio(vma.as_raw(), addr as _, &mut folio, &mut page)
+        })?;
+        match (NonNull::new(folio), NonNull::new(page)) {
+            // INVARIANT: locked and referenced by the lookup.
+            (Some(folio), Some(page)) => Ok(Self {
+                // SAFETY: the lookup's reference is now ours.
+                folio: ManuallyDrop::new(unsafe { Folio::from_raw(folio) }),
+                page,
+            }),
+            _ => Err(EFAULT),
+        }
+    }
+
+    /// C: `PageHWPoison()` of the page: its memory is known to be bad.
+    #[inline]
+    pub fn page_hwpoison(&self) -> bool {
+        // SAFETY: the page belongs to a folio we hold (type invariant).
+        unsafe { bindings::uffd_rs_page_hwpoison(self.page.as_ptr()) }
+    }
+
+    /// The page to map.
+    #[inline]
+    pub fn page(&self) -> FolioPage<'_> {
+        FolioPage {
+            folio: self.folio.ptr,
+            page: self.page,
+            _folio: PhantomData,
+        }
+    }
+
+    /// Unlocks the folio and hands the reference to the page table entry
+    /// that now maps it.
+    #[inline]
+    pub fn unlock_mapped(self) {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: locked by us (type invariant), unlocked once.
+        unsafe { bindings::uffd_rs_folio_unlock(this.folio.ptr.as_ptr()) };
+        // SAFETY: `this` is never used again; the reference goes to the
+        // mapping.
+        unsafe { ManuallyDrop::take(&mut this.folio) }.into_mapped();
+    }
+}
+
+impl Drop for LockedFolio {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: locked by us (type invariant), unlocked once.
+        unsafe { bindings::uffd_rs_folio_unlock(self.folio.ptr.as_ptr()) };
+        // SAFETY: dropped once, here; drops the lookup's reference.
+        unsafe { ManuallyDrop::drop(&mut self.folio) };
+    }
+}
+
+/// A page of a folio held by the borrow: what a PTE is made to map.
+pub struct FolioPage<'a> {
+    pub(super) folio: NonNull<bindings::folio>,
+    pub(super) page: NonNull<bindings::page>,
+    _folio: PhantomData<&'a Folio>,
+}
+
+impl FolioPage<'_> {
+    /// Whether the folio is in a page cache (C: `folio_mapping()`), rather
+    /// than a new anonymous folio.
+    #[inline]
+    pub fn in_page_cache(&self) -> bool {
+        // SAFETY: the folio is held by the borrow.
+        unsafe { bindings::uffd_rs_folio_in_cache(self.folio.as_ptr()) }
+    }
+}
+
+/// shmem's COPY or ZEROPAGE (`zeropage`) of the page at `addr` of the
+/// shared shmem VMA `vma`, whose PTE table exists (C:
+/// `shmem_mfill_atomic_pte()`): the page goes into the page cache and is
+/// mapped, write-protected if `wp`.  For COPY, `pending` is a page already
+/// filled from `src` outside the locks, which the call consumes; when the
+/// source cannot be read with the locks held, the call fails with `ENOENT`
+/// and leaves the page in `pending` to be filled that way.
+#[inline]
+pub fn shmem_mfill_atomic_pte(
+    vma: &VmaRef,
+    addr: usize,
+    src: usize,
+    zeropage: bool,
+    wp: bool,
+    pending: &mut Option<Folio>,
+) -> Result {
+    if !vma.is_shmem() || !vma.is_shared() {
+        return Err(EINVAL);
+    }
+    let mut folio = pending
+        .take()
+        .map_or(core::ptr::null_mut(), |folio| folio.into_raw().as_ptr());
+    // SAFETY: `vma` is a locked shared shmem VMA whose PTE table at `addr`
+    // exists (the caller made it); `folio` is NULL or a reference we give
+    // to the call, which either consumes it or, with `-ENOENT`, hands a
+    // reference back through the same pointer.
+    let ret = unsafe {
+        bindings::uffd_rs_shmem_mfill_atomic_pte(
+            vma.as_raw(),
+            addr as _,
+            src as _,
+            zeropage,
+            wp,
+            &mut folio,
+        )
+    };
+    if let Some(folio) = NonNull::new(folio) {
+        // SAFETY: a reference the call gave back to us.
+        *pending = Some(unsafe { Folio::from_raw(folio) });
+    }
+    to_result(ret)
+}
