@@ -13,17 +13,22 @@
 //! operation on the PTE under its lock.  A page whose source cannot be read
 //! with the locks held (the copy would fault) is copied after dropping
 //! them, and the range is looked up again before it is mapped.  Hugetlb
-//! VMAs go to the C hugetlb fill (`mfill_atomic_hugetlb()`), and shared
-//! shmem COPY and ZEROPAGE to shmem's own (`shmem_mfill_atomic_pte()`):
-//! both put pages into a page cache with that file system's locking.
+//! VMAs take their own loop ([`mfill_atomic_hugetlb`]) with hugetlb's
+//! locks.  Putting a new page into a page cache is the file system's job:
+//! shared shmem COPY and ZEROPAGE call shmem's `shmem_mfill_atomic_pte()`,
+//! hugetlb pages hugetlb's `hugetlb_mfill_atomic_pte()`.
 
 use crate::uapi::{FillOp, FillOutcome, UffdRange};
 use kernel::bindings;
 use kernel::ffi::{c_int, c_ulong};
 use kernel::mm::folio::{shmem_mfill_atomic_pte, Folio, LockedFolio};
+#[cfg(CONFIG_HUGETLB_PAGE)]
+use kernel::mm::hugetlb::HugetlbFillLock;
 use kernel::mm::pgtable::PteTableGuard;
 use kernel::mm::pte::{Pte, PteMarker};
-use kernel::mm::uffd::{cond_resched, fatal_signal_pending, MfillMode, UffdCtx};
+use kernel::mm::uffd::{
+    cond_resched, fatal_signal_pending, MapChangingReadGuard, MfillMode, UffdCtx,
+};
 use kernel::mm::virt::{MmRef, VmaReadGuard, VmaRef};
 use kernel::prelude::*;
 use kernel::uaccess::{UserPtr, UserSlice};
@@ -246,7 +251,16 @@ fn mfill_atomic(
         if vma.is_hugetlb() {
             drop(pending);
             #[cfg(CONFIG_HUGETLB_PAGE)]
-            return ctx.mfill_atomic_hugetlb(vma, changing, mode, dst_start, src_start, len, wp);
+            return mfill_atomic_hugetlb(
+                ctx,
+                mm,
+                (vma, changing),
+                mode,
+                dst_start,
+                src_start,
+                len,
+                wp,
+            );
             #[cfg(not(CONFIG_HUGETLB_PAGE))]
             break EINVAL;
         }
@@ -292,6 +306,106 @@ fn mfill_atomic(
         return copied as isize;
     };
     // `pending`, if any, is dropped here (C: `folio_put()`).
+    if copied > 0 {
+        copied as isize
+    } else {
+        err.to_errno() as isize
+    }
+}
+
+/// C: `mfill_atomic_hugetlb()`: the fill of a hugetlb VMA, one huge page
+/// at a time, called by [`mfill_atomic`] with the VMA lock and
+/// `map_changing_lock` held (`locks`), which it releases.  Each page is
+/// filled by hugetlb's own `hugetlb_mfill_atomic_pte()` under the page's
+/// fault mutex and the hugetlb VMA lock.  There is no huge zero page
+/// (ZEROPAGE is `EINVAL`), and the range must be aligned to the huge page
+/// size (`EINVAL`).  A retry after copying a source page outside the locks
+/// must find a hugetlb VMA (`ENOENT`) of the same page size (`EINVAL`).
+#[cfg(CONFIG_HUGETLB_PAGE)]
+#[allow(clippy::too_many_arguments)]
+fn mfill_atomic_hugetlb<'a>(
+    ctx: &'a UffdCtx,
+    mm: &'a MmRef,
+    locks: (VmaReadGuard<'a>, MapChangingReadGuard<'a>),
+    mode: MfillMode,
+    dst_start: usize,
+    src_start: usize,
+    len: usize,
+    wp: bool,
+) -> isize {
+    let hpage_size = locks.0.kernel_pagesize();
+    if mode == MfillMode::Zeropage || (dst_start | len) & (hpage_size - 1) != 0 {
+        return EINVAL.to_errno() as isize;
+    }
+    let dst_end = dst_start + len;
+    let mut copied = 0usize;
+    let mut pending: Option<Folio> = None;
+    let mut locked = Some(locks);
+
+    let err = 'pass: loop {
+        let (vma, changing) = match locked.take() {
+            Some(locks) => locks,
+            None => {
+                let vma = match uffd_mfill_lock(mm, dst_start, dst_end) {
+                    Ok(vma) => vma,
+                    Err(e) => break e,
+                };
+                if !vma.is_hugetlb() {
+                    break ENOENT;
+                }
+                if vma.kernel_pagesize() != hpage_size {
+                    break EINVAL;
+                }
+                let changing = ctx.map_changing_read();
+                if changing.mmap_changing() {
+                    break EAGAIN;
+                }
+                (vma, changing)
+            }
+        };
+
+        while copied < len {
+            let dst_addr = dst_start + copied;
+            let src_addr = src_start + copied;
+            let ret = {
+                let lock = match HugetlbFillLock::lock(&vma, dst_addr) {
+                    Ok(lock) => lock,
+                    Err(e) => break 'pass e,
+                };
+                let pte = match lock.huge_pte_alloc() {
+                    Ok(pte) => pte,
+                    Err(e) => break 'pass e,
+                };
+                // Only CONTINUE maps over a present page (its own, from
+                // the page cache; hugetlb checks that).
+                if mode != MfillMode::Continue && !pte.get().is_huge_none_mostly() {
+                    break 'pass EEXIST;
+                }
+                pte.mfill_atomic_pte(mode, src_addr, wp, &mut pending)
+            };
+            cond_resched();
+            match ret {
+                Ok(()) => {
+                    copied += hpage_size;
+                    if fatal_signal_pending() {
+                        break 'pass EINTR;
+                    }
+                }
+                Err(e) if e == ENOENT && pending.is_some() => {
+                    drop(changing);
+                    drop(vma);
+                    if let Some(folio) = pending.as_mut() {
+                        if folio.copy_from_user(src_addr).is_err() {
+                            break 'pass EFAULT;
+                        }
+                    }
+                    continue 'pass;
+                }
+                Err(e) => break 'pass e,
+            }
+        }
+        return copied as isize;
+    };
     if copied > 0 {
         copied as isize
     } else {

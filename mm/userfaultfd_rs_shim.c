@@ -7,6 +7,7 @@
 
 #include <linux/mm.h>
 #include <linux/highmem.h>
+#include <linux/hugetlb.h>
 #include <linux/memcontrol.h>
 #include <linux/rmap.h>
 #include <linux/shmem_fs.h>
@@ -168,21 +169,24 @@ struct folio *uffd_rs_alloc_folio(struct vm_area_struct *vma,
 }
 
 /*
- * Copies a page from user address @src into @folio.  With @nofault, page
- * faults are disabled (the caller holds mm locks): 0 or the bytes not
- * copied.
+ * Copies user memory at @src into @folio: with @nofault, one page with page
+ * faults disabled (the caller holds mm locks); else the whole folio.  0, or
+ * the bytes not copied.
  */
 unsigned long uffd_rs_copy_folio_from_user(struct folio *folio,
 					   unsigned long src, bool nofault)
 {
-	void *kaddr = kmap_local_folio(folio, 0);
+	void *kaddr;
 	unsigned long left;
 
-	if (nofault)
-		pagefault_disable();
+	/* Faults allowed: the whole folio, which may be a huge one */
+	if (!nofault)
+		return copy_folio_from_user(folio, (const void __user *)src,
+					    true);
+	kaddr = kmap_local_folio(folio, 0);
+	pagefault_disable();
 	left = copy_from_user(kaddr, (const void __user *)src, PAGE_SIZE);
-	if (nofault)
-		pagefault_enable();
+	pagefault_enable();
 	kunmap_local(kaddr);
 	if (!left)
 		flush_dcache_folio(folio);
@@ -251,3 +255,51 @@ int uffd_rs_shmem_mfill_atomic_pte(struct vm_area_struct *vma,
 
 	return shmem_mfill_atomic_pte(pmd, vma, addr, src, flags, foliop);
 }
+
+#ifdef CONFIG_HUGETLB_PAGE
+/*
+ * The hugetlb fill's locks for @addr of hugetlb @vma: the fault mutex of
+ * its page-cache index (serializes with faults on it), then the hugetlb
+ * VMA lock (keeps shared PMDs in place).  Returns the mutex's hash for
+ * uffd_rs_hugetlb_unlock().
+ */
+u32 uffd_rs_hugetlb_lock(struct vm_area_struct *vma, unsigned long addr)
+{
+	pgoff_t idx = hugetlb_linear_page_index(vma, addr);
+	u32 hash = hugetlb_fault_mutex_hash(vma->vm_file->f_mapping, idx);
+
+	mutex_lock(&hugetlb_fault_mutex_table[hash]);
+	hugetlb_vma_lock_read(vma);
+	return hash;
+}
+
+void uffd_rs_hugetlb_unlock(struct vm_area_struct *vma, u32 hash)
+{
+	hugetlb_vma_unlock_read(vma);
+	mutex_unlock(&hugetlb_fault_mutex_table[hash]);
+}
+
+/* The huge PTE of @addr, allocating the levels above it; NULL: -ENOMEM */
+pte_t *uffd_rs_huge_pte_alloc(struct vm_area_struct *vma, unsigned long addr)
+{
+	return huge_pte_alloc(vma->vm_mm, vma, addr, vma_kernel_pagesize(vma));
+}
+
+pte_t uffd_rs_huge_ptep_get(struct vm_area_struct *vma, unsigned long addr,
+			    pte_t *ptep)
+{
+	return huge_ptep_get(vma->vm_mm, addr, ptep);
+}
+
+/* hugetlb's own fill of one huge page (mm/hugetlb.c) */
+int uffd_rs_hugetlb_mfill_atomic_pte(struct vm_area_struct *vma,
+				     unsigned long addr, pte_t *ptep,
+				     unsigned long src, int mode, bool wp,
+				     struct folio **foliop)
+{
+	uffd_flags_t flags = uffd_flags_set_mode(wp ? MFILL_ATOMIC_WP : 0,
+						 mode);
+
+	return hugetlb_mfill_atomic_pte(ptep, vma, addr, src, flags, foliop);
+}
+#endif

@@ -84,12 +84,15 @@ int uffd_rs_shmem_get_folio(struct vm_area_struct *vma, unsigned long addr,
 int uffd_rs_shmem_mfill_atomic_pte(struct vm_area_struct *vma,
 				   unsigned long addr, unsigned long src,
 				   bool zeropage, bool wp, struct folio **foliop);
-/* mm/userfaultfd.c: the hugetlb fill, which releases both locks */
-ssize_t uffd_rs_mfill_atomic_hugetlb(struct userfaultfd_ctx *ctx,
-				     struct vm_area_struct *dst_vma,
-				     unsigned long dst_start,
-				     unsigned long src_start,
-				     unsigned long len, int mode, bool wp);
+u32 uffd_rs_hugetlb_lock(struct vm_area_struct *vma, unsigned long addr);
+void uffd_rs_hugetlb_unlock(struct vm_area_struct *vma, u32 hash);
+pte_t *uffd_rs_huge_pte_alloc(struct vm_area_struct *vma, unsigned long addr);
+pte_t uffd_rs_huge_ptep_get(struct vm_area_struct *vma, unsigned long addr,
+			    pte_t *ptep);
+int uffd_rs_hugetlb_mfill_atomic_pte(struct vm_area_struct *vma,
+				     unsigned long addr, pte_t *ptep,
+				     unsigned long src, int mode, bool wp,
+				     struct folio **foliop);
 
 /* What a fault on a PTE marker does (handle_pte_marker() in mm/memory.c) */
 int pte_marker_fault_action(struct vm_area_struct *vma, pte_t orig_pte);

@@ -17,8 +17,11 @@
 //!   lock a C caller holds.
 //! - [`uffd`]: a userfaultfd context.
 //! - [`folio`]: folio references, for the pages the fill engine maps.
+//! - [`hugetlb`]: the locks and entries of a hugetlb fill.
 
 pub mod folio;
+#[cfg(CONFIG_HUGETLB_PAGE)]
+pub mod hugetlb;
 pub mod pgtable;
 pub mod pte;
 pub mod swp_layout;

@@ -10,8 +10,7 @@
 //! lock that orders it against them, the features user space asked for, the
 //! address space, and waking the faulting threads.
 
-use super::virt::{MmRef, VmaReadGuard};
-use crate::error::code::*;
+use super::virt::MmRef;
 use crate::{bindings, types::Opaque};
 use core::marker::PhantomData;
 
@@ -43,6 +42,7 @@ impl UffdCtx {
         unsafe { &*ptr.cast() }
     }
 
+    #[inline]
     fn as_raw(&self) -> *mut bindings::userfaultfd_ctx {
         self.ctx.get()
     }
@@ -129,53 +129,6 @@ pub enum MfillMode {
     Poison,
 }
 
-impl UffdCtx {
-    /// The hugetlb fill (C: `mfill_atomic_hugetlb()`), which keeps its own
-    /// C locking: it takes over the VMA lock and `map_changing_lock`
-    /// (taken by the caller for `vma`, a hugetlb VMA registered with this
-    /// context, after checking `mmap_changing`) and releases both.
-    /// Returns the bytes filled, or a negative errno if nothing was.
-    #[cfg(CONFIG_HUGETLB_PAGE)]
-    #[inline]
-    pub fn mfill_atomic_hugetlb(
-        &self,
-        vma: VmaReadGuard<'_>,
-        changing: MapChangingReadGuard<'_>,
-        mode: MfillMode,
-        dst: usize,
-        src: usize,
-        len: usize,
-        wp: bool,
-    ) -> isize {
-        if !vma.is_hugetlb() {
-            return EINVAL.to_errno() as isize;
-        }
-        let mode = match mode {
-            MfillMode::Copy => bindings::mfill_atomic_mode_MFILL_ATOMIC_COPY,
-            MfillMode::Zeropage => bindings::mfill_atomic_mode_MFILL_ATOMIC_ZEROPAGE,
-            MfillMode::Continue => bindings::mfill_atomic_mode_MFILL_ATOMIC_CONTINUE,
-            MfillMode::Poison => bindings::mfill_atomic_mode_MFILL_ATOMIC_POISON,
-        };
-        changing.into_raw();
-        let vma = vma.into_raw();
-        // SAFETY: the context is live (type invariant); `vma` is a hugetlb
-        // VMA, read-locked, with `map_changing_lock` held for reading: the
-        // state the C function expects, and whose locks it releases.
-        let ret = unsafe {
-            bindings::uffd_rs_mfill_atomic_hugetlb(
-                self.as_raw(),
-                vma,
-                dst as _,
-                src as _,
-                len as _,
-                mode as _,
-                wp,
-            )
-        };
-        ret as isize
-    }
-}
-
 /// `map_changing_lock` of a userfaultfd context, held for reading.
 ///
 /// # Invariants
@@ -193,13 +146,6 @@ impl MapChangingReadGuard<'_> {
     #[inline]
     pub fn mmap_changing(&self) -> bool {
         self.ctx.mmap_changing()
-    }
-}
-
-impl MapChangingReadGuard<'_> {
-    /// Gives the lock to C, which will release it.
-    fn into_raw(self) {
-        let _ = core::mem::ManuallyDrop::new(self);
     }
 }
 

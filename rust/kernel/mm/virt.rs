@@ -331,14 +331,6 @@ impl Deref for VmaReadGuard<'_> {
     }
 }
 
-impl VmaReadGuard<'_> {
-    /// Gives the lock to C, which will release it (`vma_end_read()`).
-    #[inline]
-    pub fn into_raw(self) -> *mut bindings::vm_area_struct {
-        core::mem::ManuallyDrop::new(self).vma.as_ptr()
-    }
-}
-
 impl Drop for VmaReadGuard<'_> {
     #[inline]
     fn drop(&mut self) {
@@ -591,6 +583,7 @@ impl VmaRmapRef {
         unsafe { &*ptr.cast() }
     }
 
+    #[inline]
     fn as_raw(&self) -> *mut bindings::vm_area_struct {
         self.vma.get()
     }
