@@ -185,6 +185,10 @@ fn pte_agrees_with_c(pte: Pte) -> bool {
     {
         ok &= pte.is_huge_none() == pte.c_is_huge_none();
     }
+    ok &= pte.uffd_wp() == pte.c_uffd_wp();
+    if swap {
+        ok &= pte.swp_uffd_wp() == pte.c_swp_uffd_wp();
+    }
     if swap {
         let entry = pte.c_to_swp_entry();
         ok &= pte.to_swp_entry() == entry
@@ -262,6 +266,7 @@ fn pte_marker_selfcheck() -> u32 {
         1 << 8,
         0x8000_0000_0123_4067,
         0x0000_0000_7654_3025,
+        0x0000_0000_0123_4467,
         0xf800_0000_0000_0001,
     ] {
         if !pte_agrees_with_c(Pte::from_val(val)) {

@@ -24,7 +24,7 @@ use kernel::ffi::{c_int, c_ulong};
 use kernel::mm::folio::{shmem_mfill_atomic_pte, Folio, LockedFolio};
 #[cfg(CONFIG_HUGETLB_PAGE)]
 use kernel::mm::hugetlb::HugetlbFillLock;
-use kernel::mm::pgtable::PteTableGuard;
+use kernel::mm::pgtable::{PmdRef, PteTableGuard};
 use kernel::mm::pte::{Pte, PteMarker};
 use kernel::mm::uffd::{
     cond_resched, fatal_signal_pending, MapChangingReadGuard, MfillMode, UffdCtx,
@@ -275,10 +275,11 @@ fn mfill_atomic(
         while copied < len {
             let dst_addr = dst_start + copied;
             let src_addr = src_start + copied;
-            if let Err(e) = vma.prepare_pte_table(dst_addr) {
-                break 'pass e;
-            }
-            let ret = mfill_atomic_pte(&vma, mode, dst_addr, src_addr, wp, &mut pending);
+            let pmd = match vma.prepare_pte_table(dst_addr) {
+                Ok(pmd) => pmd,
+                Err(e) => break 'pass e,
+            };
+            let ret = mfill_atomic_pte(&vma, pmd, mode, dst_addr, src_addr, wp, &mut pending);
             cond_resched();
             match ret {
                 Ok(()) => {
@@ -416,8 +417,9 @@ fn mfill_atomic_hugetlb<'a>(
 /// C: `mfill_atomic_pte()`: one page at `dst_addr` of the locked `vma`,
 /// whose PTE table exists.  `ENOENT` with `pending` set: copy the source
 /// outside the locks and call again.
-fn mfill_atomic_pte(
-    vma: &VmaRef,
+fn mfill_atomic_pte<'a>(
+    vma: &'a VmaRef,
+    pmd: PmdRef<'a>,
     mode: MfillMode,
     dst_addr: usize,
     src_addr: usize,
@@ -425,15 +427,15 @@ fn mfill_atomic_pte(
     pending: &mut Option<Folio>,
 ) -> Result {
     match mode {
-        MfillMode::Continue => mfill_atomic_pte_continue(vma, dst_addr, wp),
-        MfillMode::Poison => mfill_atomic_pte_poison(vma, dst_addr),
+        MfillMode::Continue => mfill_atomic_pte_continue(vma, pmd, dst_addr, wp),
+        MfillMode::Poison => mfill_atomic_pte_poison(vma, pmd, dst_addr),
         // A private mapping, of anonymous memory or of a shmem file, gets
         // anonymous pages: filling a hole of a private shmem mapping must
         // not create the page in the file.
         MfillMode::Copy if !vma.is_shared() => {
-            mfill_atomic_pte_copy(vma, dst_addr, src_addr, wp, pending)
+            mfill_atomic_pte_copy(vma, pmd, dst_addr, src_addr, wp, pending)
         }
-        MfillMode::Zeropage if !vma.is_shared() => mfill_atomic_pte_zeropage(vma, dst_addr),
+        MfillMode::Zeropage if !vma.is_shared() => mfill_atomic_pte_zeropage(vma, pmd, dst_addr),
         // Shared shmem: the page goes into the page cache.
         MfillMode::Copy | MfillMode::Zeropage => shmem_mfill_atomic_pte(
             vma,
@@ -449,8 +451,8 @@ fn mfill_atomic_pte(
 /// Locks the PTE table of `addr` for a fill: `EAGAIN` if the table went
 /// away since it was allocated (khugepaged may collapse shmem tables), and
 /// `EFAULT` if the address is beyond the end of the VMA's file.
-fn lock_for_fill(vma: &VmaRef, addr: usize) -> Result<PteTableGuard<'_>> {
-    let table = PteTableGuard::lock(vma, addr)?.ok_or(EAGAIN)?;
+fn lock_for_fill<'a>(vma: &'a VmaRef, pmd: PmdRef<'a>, addr: usize) -> Result<PteTableGuard<'a>> {
+    let table = PteTableGuard::lock_pmd(vma, pmd)?.ok_or(EAGAIN)?;
     if vma.file_over_size(addr) {
         return Err(EFAULT);
     }
@@ -461,8 +463,9 @@ fn lock_for_fill(vma: &VmaRef, addr: usize) -> Result<PteTableGuard<'_>> {
 /// where the PTE is none or a marker (a marker is what a write-protected
 /// or poisoned hole holds; filling it is what user space asked for).  Its
 /// reference goes to the mapping.
-fn install_folio(
-    vma: &VmaRef,
+fn install_folio<'a>(
+    vma: &'a VmaRef,
+    pmd: PmdRef<'a>,
     addr: usize,
     folio: Folio,
     newly_allocated: bool,
@@ -470,7 +473,7 @@ fn install_folio(
 ) -> Result {
     {
         let page = folio.page();
-        let mut table = lock_for_fill(vma, addr)?;
+        let mut table = lock_for_fill(vma, pmd, addr)?;
         install_page(vma, &mut table, &page, newly_allocated, wp)?;
     }
     folio.into_mapped();
@@ -494,8 +497,9 @@ fn install_page(
 /// data.  The copy is first tried with page faults disabled; if the source
 /// is not in memory, `ENOENT` hands the page out to be filled without the
 /// locks.
-fn mfill_atomic_pte_copy(
-    vma: &VmaRef,
+fn mfill_atomic_pte_copy<'a>(
+    vma: &'a VmaRef,
+    pmd: PmdRef<'a>,
     dst_addr: usize,
     src_addr: usize,
     wp: bool,
@@ -513,19 +517,19 @@ fn mfill_atomic_pte_copy(
         }
     };
     folio.prepare_new(vma)?;
-    install_folio(vma, dst_addr, folio, true, wp)
+    install_folio(vma, pmd, dst_addr, folio, true, wp)
 }
 
 /// C: `mfill_atomic_pte_zeropage()`: the shared zero page, or a zeroed
 /// page where the mm may not map the zero page.  Only over a none PTE: a
 /// marker is kept (`EEXIST`), unlike COPY.
-fn mfill_atomic_pte_zeropage(vma: &VmaRef, dst_addr: usize) -> Result {
+fn mfill_atomic_pte_zeropage<'a>(vma: &'a VmaRef, pmd: PmdRef<'a>, dst_addr: usize) -> Result {
     let Some(zero) = vma.zero_pte(dst_addr) else {
         let mut folio = Folio::alloc_anon(vma, dst_addr, true)?;
         folio.prepare_new(vma)?;
-        return install_folio(vma, dst_addr, folio, true, false);
+        return install_folio(vma, pmd, dst_addr, folio, true, false);
     };
-    let mut table = lock_for_fill(vma, dst_addr)?;
+    let mut table = lock_for_fill(vma, pmd, dst_addr)?;
     if !table.get().is_none() {
         return Err(EEXIST);
     }
@@ -535,14 +539,19 @@ fn mfill_atomic_pte_zeropage(vma: &VmaRef, dst_addr: usize) -> Result {
 /// C: `mfill_atomic_pte_continue()`: maps the page the shmem page cache
 /// already holds (never allocates: `EFAULT` without one; `EIO` for a page
 /// with a memory error).
-fn mfill_atomic_pte_continue(vma: &VmaRef, dst_addr: usize, wp: bool) -> Result {
+fn mfill_atomic_pte_continue<'a>(
+    vma: &'a VmaRef,
+    pmd: PmdRef<'a>,
+    dst_addr: usize,
+    wp: bool,
+) -> Result {
     let folio = LockedFolio::shmem_get(vma, dst_addr)?;
     if folio.page_hwpoison() {
         return Err(EIO);
     }
     {
         let page = folio.page();
-        let mut table = lock_for_fill(vma, dst_addr)?;
+        let mut table = lock_for_fill(vma, pmd, dst_addr)?;
         install_page(vma, &mut table, &page, false, wp)?;
     }
     folio.unlock_mapped();
@@ -551,8 +560,8 @@ fn mfill_atomic_pte_continue(vma: &VmaRef, dst_addr: usize, wp: bool) -> Result 
 
 /// C: `mfill_atomic_pte_poison()`: a poisoned marker, so that an access
 /// raises `SIGBUS`.  Only over a none PTE: never over a marker.
-fn mfill_atomic_pte_poison(vma: &VmaRef, dst_addr: usize) -> Result {
-    let mut table = lock_for_fill(vma, dst_addr)?;
+fn mfill_atomic_pte_poison<'a>(vma: &'a VmaRef, pmd: PmdRef<'a>, dst_addr: usize) -> Result {
+    let mut table = lock_for_fill(vma, pmd, dst_addr)?;
     if !table.get().is_none() {
         return Err(EEXIST);
     }

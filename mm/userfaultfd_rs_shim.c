@@ -62,10 +62,12 @@ int uffd_rs_anon_vma_prepare(struct vm_area_struct *vma)
 
 /*
  * Makes sure the PTE table of @addr exists: allocates the levels above it
- * and the table.  0, -ENOMEM, -EEXIST (a huge PMD is there: the range is
- * mapped already) or -EFAULT (a bad PMD).
+ * and the table, and gives its PMD entry in *@pmdp.  0, -ENOMEM, -EEXIST
+ * (a huge PMD is there: the range is mapped already) or -EFAULT (a bad
+ * PMD).
  */
-int uffd_rs_prepare_pte_table(struct mm_struct *mm, unsigned long addr)
+int uffd_rs_prepare_pte_table(struct mm_struct *mm, unsigned long addr,
+			      pmd_t **pmdp)
 {
 	pgd_t *pgd = pgd_offset(mm, addr);
 	p4d_t *p4d;
@@ -90,6 +92,7 @@ int uffd_rs_prepare_pte_table(struct mm_struct *mm, unsigned long addr)
 		return -EEXIST;
 	if (unlikely(pmd_bad(pmdval)))
 		return -EFAULT;
+	*pmdp = pmd;
 	return 0;
 }
 
@@ -106,22 +109,6 @@ bool uffd_rs_file_over_size(struct vm_area_struct *vma, unsigned long addr)
 }
 
 /*
- * The PTE mapping @page in @vma: dirty, writable if @writable, uffd-wp
- * if @wp.
- */
-pte_t uffd_rs_mk_pte(struct vm_area_struct *vma, struct page *page,
-		     bool writable, bool wp)
-{
-	pte_t pte = pte_mkdirty(mk_pte(page, vma->vm_page_prot));
-
-	if (writable)
-		pte = pte_mkwrite(pte, vma);
-	if (wp)
-		pte = pte_mkuffd_wp(pte);
-	return pte;
-}
-
-/*
  * The PTE mapping the zero page at @addr of @vma, or __pte(0) if this mm
  * may not map it (the caller then maps a zeroed folio).
  */
@@ -133,15 +120,23 @@ pte_t uffd_rs_zero_pte(struct vm_area_struct *vma, unsigned long addr)
 }
 
 /*
- * The reverse map, LRU and RSS accounting of a page about to be mapped at
- * @addr: a page-cache page (@in_cache) is added to the file rmap, and to
- * the LRU if @newly_allocated; an anonymous one gets a new exclusive anon
- * rmap and goes to the LRU.  The caller holds the PTE lock.
+ * Maps @page at @addr where the PTE (@ptep, locked by the caller) maps
+ * nothing: dirty, writable if @writable, uffd-wp if @wp.  A page-cache page
+ * (@in_cache) is added to the file rmap, and to the LRU if
+ * @newly_allocated; an anonymous one gets a new exclusive anon rmap and
+ * goes to the LRU.  Then the RSS counter, the PTE and the MMU cache.
  */
-void uffd_rs_add_rmap(struct vm_area_struct *vma, unsigned long addr,
-		      struct folio *folio, struct page *page, bool in_cache,
-		      bool newly_allocated)
+void uffd_rs_install_page(struct vm_area_struct *vma, unsigned long addr,
+			  pte_t *ptep, struct folio *folio, struct page *page,
+			  bool writable, bool wp, bool in_cache,
+			  bool newly_allocated)
 {
+	pte_t pte = pte_mkdirty(mk_pte(page, vma->vm_page_prot));
+
+	if (writable)
+		pte = pte_mkwrite(pte, vma);
+	if (wp)
+		pte = pte_mkuffd_wp(pte);
 	if (in_cache) {
 		if (newly_allocated)
 			folio_add_lru(folio);
@@ -151,11 +146,15 @@ void uffd_rs_add_rmap(struct vm_area_struct *vma, unsigned long addr,
 		folio_add_lru_vma(folio, vma);
 	}
 	inc_mm_counter(vma->vm_mm, mm_counter(folio));
+	set_pte_at(vma->vm_mm, addr, ptep, pte);
+	update_mmu_cache(vma, addr, ptep);
 }
 
-void uffd_rs_update_mmu_cache(struct vm_area_struct *vma, unsigned long addr,
-			      pte_t *ptep)
+/* Sets the PTE at @ptep (locked, mapping nothing) to @pte */
+void uffd_rs_set_pte(struct vm_area_struct *vma, unsigned long addr,
+		     pte_t *ptep, pte_t pte)
 {
+	set_pte_at(vma->vm_mm, addr, ptep, pte);
 	update_mmu_cache(vma, addr, ptep);
 }
 
@@ -213,11 +212,6 @@ void uffd_rs_folio_unlock(struct folio *folio)
 bool uffd_rs_page_hwpoison(struct page *page)
 {
 	return PageHWPoison(page);
-}
-
-bool uffd_rs_folio_in_cache(struct folio *folio)
-{
-	return folio_mapping(folio);
 }
 
 /*

@@ -60,16 +60,16 @@ struct folio;
 struct page;
 void uffd_rs_vma_read_lock_mmap_locked(struct vm_area_struct *vma);
 int uffd_rs_anon_vma_prepare(struct vm_area_struct *vma);
-int uffd_rs_prepare_pte_table(struct mm_struct *mm, unsigned long addr);
+int uffd_rs_prepare_pte_table(struct mm_struct *mm, unsigned long addr,
+			      pmd_t **pmdp);
 bool uffd_rs_file_over_size(struct vm_area_struct *vma, unsigned long addr);
-pte_t uffd_rs_mk_pte(struct vm_area_struct *vma, struct page *page,
-		     bool writable, bool wp);
 pte_t uffd_rs_zero_pte(struct vm_area_struct *vma, unsigned long addr);
-void uffd_rs_add_rmap(struct vm_area_struct *vma, unsigned long addr,
-		      struct folio *folio, struct page *page, bool in_cache,
-		      bool newly_allocated);
-void uffd_rs_update_mmu_cache(struct vm_area_struct *vma, unsigned long addr,
-			      pte_t *ptep);
+void uffd_rs_install_page(struct vm_area_struct *vma, unsigned long addr,
+			  pte_t *ptep, struct folio *folio, struct page *page,
+			  bool writable, bool wp, bool in_cache,
+			  bool newly_allocated);
+void uffd_rs_set_pte(struct vm_area_struct *vma, unsigned long addr,
+		     pte_t *ptep, pte_t pte);
 struct folio *uffd_rs_alloc_folio(struct vm_area_struct *vma,
 				  unsigned long addr, bool zeroed);
 unsigned long uffd_rs_copy_folio_from_user(struct folio *folio,
@@ -78,7 +78,6 @@ int uffd_rs_folio_prepare(struct vm_area_struct *vma, struct folio *folio);
 void uffd_rs_folio_put(struct folio *folio);
 void uffd_rs_folio_unlock(struct folio *folio);
 bool uffd_rs_page_hwpoison(struct page *page);
-bool uffd_rs_folio_in_cache(struct folio *folio);
 int uffd_rs_shmem_get_folio(struct vm_area_struct *vma, unsigned long addr,
 			    struct folio **foliop, struct page **pagep);
 int uffd_rs_shmem_mfill_atomic_pte(struct vm_area_struct *vma,

@@ -96,7 +96,8 @@ impl Folio {
         to_result(unsafe { bindings::uffd_rs_folio_prepare(vma.as_raw(), self.ptr.as_ptr()) })
     }
 
-    /// The folio's first page, to map.
+    /// The folio's first page, to map: only for a new anonymous folio, one
+    /// that is in no page cache (what [`Folio::alloc_anon`] gives).
     #[inline]
     pub fn page(&self) -> FolioPage<'_> {
         FolioPage {
@@ -106,6 +107,7 @@ impl Folio {
             page: unsafe {
                 NonNull::new_unchecked(&raw mut (*self.ptr.as_ptr()).__bindgen_anon_1.page)
             },
+            in_cache: false,
             _folio: PhantomData,
         }
     }
@@ -178,6 +180,7 @@ impl LockedFolio {
         FolioPage {
             folio: self.folio.ptr,
             page: self.page,
+            in_cache: true,
             _folio: PhantomData,
         }
     }
@@ -209,16 +212,16 @@ impl Drop for LockedFolio {
 pub struct FolioPage<'a> {
     pub(super) folio: NonNull<bindings::folio>,
     pub(super) page: NonNull<bindings::page>,
+    pub(super) in_cache: bool,
     _folio: PhantomData<&'a Folio>,
 }
 
 impl FolioPage<'_> {
-    /// Whether the folio is in a page cache (C: `folio_mapping()`), rather
-    /// than a new anonymous folio.
+    /// Whether the folio is in a page cache, rather than a new anonymous
+    /// folio (known from where it came from).
     #[inline]
     pub fn in_page_cache(&self) -> bool {
-        // SAFETY: the folio is held by the borrow.
-        unsafe { bindings::uffd_rs_folio_in_cache(self.folio.as_ptr()) }
+        self.in_cache
     }
 }
 

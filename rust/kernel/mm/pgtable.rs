@@ -10,7 +10,7 @@ use crate::{
     bindings,
     error::{code::*, Error, Result},
 };
-use core::marker::PhantomData;
+use core::{marker::PhantomData, ptr::NonNull};
 
 /// The PTE of one address, with its page table mapped and its lock held.
 ///
@@ -71,6 +71,32 @@ impl<'a> PteTableGuard<'a> {
         }))
     }
 
+    /// Maps and locks the PTE table that `pmd` points at, for `addr`
+    /// (C: `pte_offset_map_lock()`).  `Ok(None)` when the PMD no longer
+    /// points at a PTE table (khugepaged may have collapsed it).
+    #[inline]
+    pub fn lock_pmd(vma: &'a VmaRef, pmd: PmdRef<'a>) -> Result<Option<Self>> {
+        let addr = pmd.addr;
+        let mut ptl: *mut bindings::spinlock_t = core::ptr::null_mut();
+        // SAFETY: `pmd` is the PMD of `addr` in a page table of `vma`,
+        // kept by the VMA lock (`PmdRef` invariant); `pte_offset_map_lock()`
+        // checks that it points at a PTE table and, if so, maps it and
+        // takes its lock.
+        let ptep = unsafe {
+            bindings::pte_offset_map_lock(vma.mm_raw(), pmd.pmd.as_ptr(), addr as _, &mut ptl)
+        };
+        if ptep.is_null() {
+            return Ok(None);
+        }
+        // INVARIANT: `ptep` is mapped and `ptl` is held.
+        Ok(Some(Self {
+            ptep,
+            ptl,
+            addr,
+            vma,
+        }))
+    }
+
     /// The address whose PTE this is.
     #[inline]
     pub fn addr(&self) -> usize {
@@ -81,7 +107,7 @@ impl<'a> PteTableGuard<'a> {
     #[inline]
     pub fn get(&self) -> Pte {
         // SAFETY: `ptep` is mapped while the guard lives (type invariant).
-        Pte::from_raw(unsafe { bindings::ptep_get(self.ptep) })
+        unsafe { super::pte::ptep_get(self.ptep) }
     }
 
     /// Sets the PTE to `pte` where it is none or a marker, which maps
@@ -92,12 +118,11 @@ impl<'a> PteTableGuard<'a> {
         if !self.get().is_none_mostly() {
             return Err(EEXIST);
         }
-        let mm = self.vma.mm_raw();
         // SAFETY: the PTE is mapped and locked (type invariant) and maps
-        // nothing; `mm` is the VMA's.
-        unsafe { bindings::set_pte_at(mm, self.addr as _, self.ptep, pte.into_raw()) };
-        // SAFETY: as above; the architecture hook after a new PTE.
-        unsafe { bindings::uffd_rs_update_mmu_cache(self.vma.as_raw(), self.addr as _, self.ptep) };
+        // nothing; `set_pte_at()` and `update_mmu_cache()` for the VMA.
+        unsafe {
+            bindings::uffd_rs_set_pte(self.vma.as_raw(), self.addr as _, self.ptep, pte.into_raw())
+        };
         Ok(())
     }
 
@@ -119,27 +144,23 @@ impl<'a> PteTableGuard<'a> {
         if !self.get().is_none_mostly() {
             return Err(EEXIST);
         }
-        let vma = self.vma.as_raw();
-        // SAFETY: the VMA is locked for `'a` and the page is held by the
-        // borrow; this only computes the PTE value.
-        let pte = unsafe { bindings::uffd_rs_mk_pte(vma, page.page.as_ptr(), writable, wp) };
-        let in_cache = page.in_page_cache();
         // SAFETY: the PTE lock is held (type invariant) and the PTE maps
-        // nothing, so the page gets exactly one new mapping here.
+        // nothing, so the page gets exactly one new mapping here, with its
+        // reverse map, LRU and RSS accounting; the page is held by the
+        // borrow and the VMA is locked for `'a`.
         unsafe {
-            bindings::uffd_rs_add_rmap(
-                vma,
+            bindings::uffd_rs_install_page(
+                self.vma.as_raw(),
                 self.addr as _,
+                self.ptep,
                 page.folio.as_ptr(),
                 page.page.as_ptr(),
-                in_cache,
+                writable,
+                wp,
+                page.in_cache,
                 newly_allocated,
             )
         };
-        // SAFETY: as in `set_over_none_mostly`.
-        unsafe { bindings::set_pte_at(self.vma.mm_raw(), self.addr as _, self.ptep, pte) };
-        // SAFETY: as above.
-        unsafe { bindings::uffd_rs_update_mmu_cache(vma, self.addr as _, self.ptep) };
         Ok(())
     }
 }
@@ -232,7 +253,7 @@ impl PteSlot<'_> {
     #[inline]
     pub fn get(&self) -> Pte {
         // SAFETY: mapped, and its lock held (type invariant).
-        Pte::from_raw(unsafe { bindings::ptep_get(self.ptep) })
+        unsafe { super::pte::ptep_get(self.ptep) }
     }
 
     /// Replaces a none PTE with `pte`, a non-present one (a marker): no TLB
@@ -249,5 +270,37 @@ impl PteSlot<'_> {
         // is none, so nothing is unmapped and no TLB entry can exist.
         unsafe { bindings::set_pte_at(self.mm, self.addr as _, self.ptep, pte.into_raw()) };
         Ok(())
+    }
+}
+
+/// The PMD entry of an address whose PTE table a fill has just made sure of
+/// ([`VmaRef::prepare_pte_table`]).
+///
+/// # Invariants
+///
+/// `pmd` is the PMD entry of `addr` in a page table of a VMA locked for
+/// `'a`, which keeps the PMD table in place (the entry itself may change).
+#[derive(Clone, Copy)]
+pub struct PmdRef<'a> {
+    pmd: NonNull<bindings::pmd_t>,
+    addr: usize,
+    _vma: PhantomData<&'a VmaRef>,
+}
+
+impl PmdRef<'_> {
+    /// Records the PMD entry of `addr`.
+    ///
+    /// # Safety
+    ///
+    /// `pmd` must be the PMD entry of `addr` in a page table of a VMA that
+    /// is locked for the lifetime of the value.
+    #[inline]
+    pub unsafe fn from_raw(pmd: NonNull<bindings::pmd_t>, addr: usize) -> Self {
+        // INVARIANT: the caller's promise.
+        Self {
+            pmd,
+            addr,
+            _vma: PhantomData,
+        }
     }
 }

@@ -152,11 +152,38 @@ impl Pte {
     }
 
     /// C: `pte_uffd_wp()`: a present PTE write-protected by userfaultfd.
-    /// Meaningless for a non-present PTE.
+    /// Meaningless for a non-present PTE.  On x86-64 the software bit
+    /// `_PAGE_UFFD_WP` (the boot self-check compares with C).
     #[inline]
     pub fn uffd_wp(self) -> bool {
+        #[cfg(all(CONFIG_X86_64, CONFIG_HAVE_ARCH_USERFAULTFD_WP))]
+        return self.val() & (1 << bindings::_PAGE_BIT_UFFD_WP) != 0;
+        #[cfg(not(all(CONFIG_X86_64, CONFIG_HAVE_ARCH_USERFAULTFD_WP)))]
+        return self.c_uffd_wp();
+    }
+
+    /// `pte_uffd_wp()` computed by C (reference for the self-check).
+    #[inline]
+    pub fn c_uffd_wp(self) -> bool {
         // SAFETY: a pure function of the value.
         unsafe { bindings::pte_uffd_wp(self.0) }
+    }
+
+    /// C: `pte_swp_uffd_wp()`: a swap PTE with the uffd-wp swap bit
+    /// (`_PAGE_SWP_UFFD_WP`, which is `_PAGE_USER` on x86-64).
+    #[inline]
+    pub fn swp_uffd_wp(self) -> bool {
+        #[cfg(all(CONFIG_X86_64, CONFIG_HAVE_ARCH_USERFAULTFD_WP))]
+        return self.val() & (1 << bindings::_PAGE_BIT_USER) != 0;
+        #[cfg(not(all(CONFIG_X86_64, CONFIG_HAVE_ARCH_USERFAULTFD_WP)))]
+        return self.c_swp_uffd_wp();
+    }
+
+    /// `pte_swp_uffd_wp()` computed by C (reference for the self-check).
+    #[inline]
+    pub fn c_swp_uffd_wp(self) -> bool {
+        // SAFETY: a pure function of the value.
+        unsafe { bindings::pte_swp_uffd_wp(self.0) }
     }
 
     /// C: `pte_swp_uffd_wp_any()`: a non-present PTE that carries the
@@ -166,8 +193,7 @@ impl Pte {
         if !self.is_swap() {
             return false;
         }
-        // SAFETY: a pure function of the value, for a swap PTE.
-        if unsafe { bindings::pte_swp_uffd_wp(self.0) } {
+        if self.swp_uffd_wp() {
             return true;
         }
         self.marker()
@@ -299,4 +325,20 @@ impl Pte {
     pub fn is_huge_none_mostly(self) -> bool {
         self.is_huge_none() || self.is_marker()
     }
+}
+
+/// Reads the PTE at `ptep` (C: `ptep_get()`, which is `READ_ONCE()` on
+/// x86-64: a volatile load here).
+///
+/// # Safety
+///
+/// `ptep` must point at a mapped PTE that stays mapped for the call.
+#[inline]
+pub unsafe fn ptep_get(ptep: *mut bindings::pte_t) -> Pte {
+    #[cfg(CONFIG_X86_64)]
+    // SAFETY: the caller keeps the PTE mapped; an aligned word load.
+    return Pte::from_raw(unsafe { core::ptr::read_volatile(ptep) });
+    #[cfg(not(CONFIG_X86_64))]
+    // SAFETY: as above.
+    return Pte::from_raw(unsafe { bindings::ptep_get(ptep) });
 }

@@ -15,7 +15,7 @@
 //! - [`VmaRef`]: a VMA that one of the two guards above keeps stable: its
 //!   bounds, flags and ops cannot change while the reference lives.
 
-use super::{pte::Pte, uffd::UffdCtx};
+use super::{pgtable::PmdRef, pte::Pte, uffd::UffdCtx};
 use crate::{
     bindings,
     error::{code::*, to_result, Result},
@@ -496,21 +496,36 @@ impl VmaRef {
     #[inline]
     pub fn file_over_size(&self, addr: usize) -> bool {
         // SAFETY: the VMA is stable (type invariant).
-        unsafe { bindings::uffd_rs_file_over_size(self.as_raw(), addr as _) }
+        self.has_file() && unsafe { bindings::uffd_rs_file_over_size(self.as_raw(), addr as _) }
     }
 
     /// Allocates the page-table levels down to the PTE table of `addr`, a
-    /// page of the VMA.  `ENOMEM`; `EEXIST` when a huge PMD maps the
-    /// address; `EFAULT` for a corrupt PMD; `EINVAL` outside the VMA.
+    /// page of the VMA, and returns its PMD entry.  `ENOMEM`; `EEXIST` when
+    /// a huge PMD maps the address; `EFAULT` for a corrupt PMD; `EINVAL`
+    /// outside the VMA.
     #[inline]
-    pub fn prepare_pte_table(&self, addr: usize) -> Result {
+    pub fn prepare_pte_table(&self, addr: usize) -> Result<PmdRef<'_>> {
         if addr < self.start() || addr >= self.end() {
             return Err(EINVAL);
         }
+        let mut pmd = core::ptr::null_mut();
         // SAFETY: the VMA is locked (type invariant), which keeps the
         // page tables of its range from being freed; the allocators take
         // the page-table locks they need.
-        to_result(unsafe { bindings::uffd_rs_prepare_pte_table(self.mm_raw(), addr as _) })
+        to_result(unsafe {
+            bindings::uffd_rs_prepare_pte_table(self.mm_raw(), addr as _, &mut pmd)
+        })?;
+        let pmd = NonNull::new(pmd).ok_or(EFAULT)?;
+        // SAFETY: the PMD entry of `addr` in this VMA's page tables, which
+        // the VMA lock (held while `&self` is borrowed) keeps in place.
+        Ok(unsafe { PmdRef::from_raw(pmd, addr) })
+    }
+
+    /// Whether the VMA maps a file (C: `vm_file`).
+    #[inline]
+    pub fn has_file(&self) -> bool {
+        // SAFETY: the VMA is stable (type invariant).
+        !unsafe { (*self.as_raw()).vm_file }.is_null()
     }
 
     /// The PTE of the shared zero page for `addr`, or `None` where this
