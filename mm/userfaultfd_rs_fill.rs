@@ -280,33 +280,67 @@ fn mfill_atomic(
                 Err(e) => break 'pass e,
             };
             let ret = mfill_atomic_pte(&vma, pmd, mode, dst_addr, src_addr, wp, &mut pending);
-            cond_resched();
-            match ret {
-                Ok(()) => {
+            match after_step(ret, &pending) {
+                Step::Filled => copied += PAGE_SIZE,
+                Step::Interrupted => {
                     copied += PAGE_SIZE;
-                    if fatal_signal_pending() {
-                        break 'pass EINTR;
-                    }
+                    break 'pass EINTR;
                 }
-                Err(e) if e == ENOENT && pending.is_some() => {
-                    // The source could not be read with the locks held:
-                    // copy it without them, then look the range up again.
+                Step::CopyOutsideLocks => {
                     drop(changing);
                     drop(vma);
-                    if let Some(folio) = pending.as_mut() {
-                        if folio.copy_from_user(src_addr).is_err() {
-                            break 'pass EFAULT;
-                        }
+                    if let Err(e) = copy_pending(&mut pending, src_addr) {
+                        break 'pass e;
                     }
                     continue 'pass;
                 }
-                Err(e) => break 'pass e,
+                Step::Failed(e) => break 'pass e,
             }
         }
         // The whole range is filled.
         return copied as isize;
     };
     // `pending`, if any, is dropped here (C: `folio_put()`).
+    fill_result(copied, err)
+}
+
+/// What the fill loops do after one page.
+enum Step {
+    /// The page is filled: on to the next.
+    Filled,
+    /// The page is filled, but the task is being killed: stop (`EINTR`).
+    Interrupted,
+    /// The source could not be read with the locks held: drop them, copy
+    /// it into the pending page, and start a new pass.
+    CopyOutsideLocks,
+    /// Stop with this error.
+    Failed(Error),
+}
+
+/// The common tail of a fill step (C: the end of the loops of
+/// `mfill_atomic()` and `mfill_atomic_hugetlb()`); gives other tasks the
+/// CPU first.
+fn after_step(ret: Result, pending: &Option<Folio>) -> Step {
+    cond_resched();
+    match ret {
+        Ok(()) if fatal_signal_pending() => Step::Interrupted,
+        Ok(()) => Step::Filled,
+        Err(e) if e == ENOENT && pending.is_some() => Step::CopyOutsideLocks,
+        Err(e) => Step::Failed(e),
+    }
+}
+
+/// Fills the pending page from user memory at `src` with page faults
+/// allowed (no lock held); `EFAULT` if the source is not readable.
+fn copy_pending(pending: &mut Option<Folio>, src: usize) -> Result {
+    match pending.as_mut() {
+        Some(folio) => folio.copy_from_user(src),
+        None => Err(EFAULT),
+    }
+}
+
+/// A fill's result: the bytes filled if any were, else the error.
+fn fill_result(copied: usize, err: Error) -> isize {
     if copied > 0 {
         copied as isize
     } else {
@@ -384,34 +418,26 @@ fn mfill_atomic_hugetlb<'a>(
                 }
                 pte.mfill_atomic_pte(mode, src_addr, wp, &mut pending)
             };
-            cond_resched();
-            match ret {
-                Ok(()) => {
+            match after_step(ret, &pending) {
+                Step::Filled => copied += hpage_size,
+                Step::Interrupted => {
                     copied += hpage_size;
-                    if fatal_signal_pending() {
-                        break 'pass EINTR;
-                    }
+                    break 'pass EINTR;
                 }
-                Err(e) if e == ENOENT && pending.is_some() => {
+                Step::CopyOutsideLocks => {
                     drop(changing);
                     drop(vma);
-                    if let Some(folio) = pending.as_mut() {
-                        if folio.copy_from_user(src_addr).is_err() {
-                            break 'pass EFAULT;
-                        }
+                    if let Err(e) = copy_pending(&mut pending, src_addr) {
+                        break 'pass e;
                     }
                     continue 'pass;
                 }
-                Err(e) => break 'pass e,
+                Step::Failed(e) => break 'pass e,
             }
         }
         return copied as isize;
     };
-    if copied > 0 {
-        copied as isize
-    } else {
-        err.to_errno() as isize
-    }
+    fill_result(copied, err)
 }
 
 /// C: `mfill_atomic_pte()`: one page at `dst_addr` of the locked `vma`,
