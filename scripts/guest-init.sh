@@ -4,6 +4,8 @@
 #   uffd.mode=test   every test (upstream userfaultfd selftests and ours)
 #   uffd.mode=bench  the benchmarks (run under QEMU -icount by scripts/bench.sh)
 #   uffd.only=NAME   with mode=test: only the programs whose name contains NAME
+#   uffd.mode=soak   run upstream uffd-unit-tests -f NAME (uffd.only=NAME)
+#                    uffd.soak=N times, to measure a flaky test's failure rate
 # Each program's output is framed by "=== BEGIN name" and "=== END name rc=N";
 # scripts/results.py on the host turns that into KTAP lines and a summary.
 /bin/busybox --install -s /bin
@@ -20,10 +22,12 @@ echo 1 > /proc/sys/vm/overcommit_memory
 
 mode=test
 only=
+soak=20
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	uffd.mode=*) mode=${arg#uffd.mode=} ;;
 	uffd.only=*) only=${arg#uffd.only=} ;;
+	uffd.soak=*) soak=${arg#uffd.soak=} ;;
 	esac
 done
 
@@ -81,6 +85,15 @@ test)
 	run pagemap_ioctl 300 upstream/pagemap_ioctl
 	for t in vm/*; do
 		[ -x "$t" ] && run "${t#vm/}" 120 "$t" -q
+	done
+	;;
+soak)
+	i=0
+	while [ "$i" -lt "$soak" ]; do
+		i=$((i + 1))
+		echo "=== BEGIN soak-$i"
+		timeout 300 upstream/uffd-unit-tests -f "$only" 2>&1
+		echo "=== END soak-$i rc=$?"
 	done
 	;;
 bench)

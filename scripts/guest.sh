@@ -29,6 +29,7 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (m
 
 append="console=ttyS0 loglevel=5 panic=-1 oops=panic uffd.mode=$MODE"
 [ -n "${ONLY:-}" ] && append="$append uffd.only=$ONLY"
+[ -n "${SOAK:-}" ] && append="$append uffd.soak=$SOAK"
 
 echo "guest: booting $IMPL kernel ($ACCEL, $CPUS vCPUs, $MEM), log in $LOG"
 rc=0
