@@ -129,48 +129,6 @@ pub enum MfillMode {
     Poison,
 }
 
-impl UffdCtx {
-    /// Fills `[dst, dst + len)` of the context's address space in `mode`
-    /// with the C fill engine (C: `mfill_atomic_copy()` and its siblings);
-    /// `src` is the user address of the data for [`MfillMode::Copy`], `wp`
-    /// maps the pages write-protected (`MFILL_ATOMIC_WP`; COPY and
-    /// CONTINUE only).
-    ///
-    /// Returns the number of bytes filled, or a negative errno if nothing
-    /// was (`EAGAIN` when the mappings are changing, `ENOENT` when the
-    /// range is not in one registered VMA, `EEXIST`, `EFAULT`, ...).
-    ///
-    /// `_mm` is the caller's reference on the context's address space,
-    /// which the fill needs to stay alive.
-    #[inline]
-    pub fn mfill_atomic(
-        &self,
-        _mm: &MmRef,
-        mode: MfillMode,
-        dst: usize,
-        src: usize,
-        len: usize,
-        wp: bool,
-    ) -> isize {
-        let flags = if wp { bindings::MFILL_ATOMIC_WP } else { 0 };
-        let ctx = self.as_raw();
-        let (dst, src, len) = (dst as _, src as _, len as _);
-        // SAFETY: the context is live (type invariant) and `_mm` keeps its
-        // address space alive for the call; the fill functions check the
-        // range against the VMAs themselves, under their locks, and read
-        // `src` with `copy_from_user()`.
-        let ret = unsafe {
-            match mode {
-                MfillMode::Copy => bindings::mfill_atomic_copy(ctx, dst, src, len, flags),
-                MfillMode::Zeropage => bindings::mfill_atomic_zeropage(ctx, dst, len),
-                MfillMode::Continue => bindings::mfill_atomic_continue(ctx, dst, len, flags),
-                MfillMode::Poison => bindings::mfill_atomic_poison(ctx, dst, len, flags),
-            }
-        };
-        ret as isize
-    }
-}
-
 /// `map_changing_lock` of a userfaultfd context, held for reading.
 ///
 /// # Invariants
