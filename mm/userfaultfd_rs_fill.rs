@@ -23,13 +23,13 @@ use kernel::bindings;
 use kernel::ffi::{c_int, c_ulong};
 use kernel::mm::folio::{shmem_mfill_atomic_pte, Folio, LockedFolio};
 #[cfg(CONFIG_HUGETLB_PAGE)]
-use kernel::mm::hugetlb::HugetlbFillLock;
+use kernel::mm::hugetlb::{HugetlbFillLock, HugetlbVmaRef};
 use kernel::mm::pgtable::{PmdRef, PteTableGuard};
 use kernel::mm::pte::{Pte, PteMarker};
 use kernel::mm::uffd::{
-    cond_resched, fatal_signal_pending, MapChangingReadGuard, MfillMode, UffdCtx,
+    cond_resched_fatal_signal_pending, MapChangingReadGuard, MfillMode, UffdCtx,
 };
-use kernel::mm::virt::{MmRef, VmaReadGuard, VmaRef};
+use kernel::mm::virt::{MmRef, VmaReadGuard, VmaRef, ZeroPteCache};
 use kernel::prelude::*;
 use kernel::uaccess::{UserPtr, UserSlice};
 
@@ -272,14 +272,45 @@ fn mfill_atomic(
             break EINVAL;
         }
 
+        let mut zero = ZeroPteCache::new(&vma);
+        // The PMD entry of the last page filled: the pages after it in the
+        // same PTE table use it rather than walk the page tables again.
+        let mut last_pmd: Option<PmdRef<'_>> = None;
         while copied < len {
             let dst_addr = dst_start + copied;
             let src_addr = src_start + copied;
-            let pmd = match vma.prepare_pte_table(dst_addr) {
-                Ok(pmd) => pmd,
-                Err(e) => break 'pass e,
+            let mut reused = last_pmd.take().and_then(|pmd| pmd.for_addr(dst_addr));
+            // At most two rounds: the second one after a fresh walk.
+            let ret = loop {
+                let pmd = match reused {
+                    Some(pmd) => pmd,
+                    None => match vma.prepare_pte_table(dst_addr) {
+                        Ok(pmd) => pmd,
+                        Err(e) => break 'pass e,
+                    },
+                };
+                let ret = mfill_atomic_pte(
+                    &vma,
+                    pmd,
+                    mode,
+                    dst_addr,
+                    src_addr,
+                    wp,
+                    &mut pending,
+                    &mut zero,
+                );
+                // `EAGAIN`: the PTE table went away (khugepaged).  Right
+                // after a walk that is the answer, as in C; with an earlier
+                // page's entry, walk (allocating a new table) and try once
+                // more, as C walks for every page.
+                if ret == Err(EAGAIN) && reused.take().is_some() {
+                    continue;
+                }
+                if ret.is_ok() {
+                    last_pmd = Some(pmd);
+                }
+                break ret;
             };
-            let ret = mfill_atomic_pte(&vma, pmd, mode, dst_addr, src_addr, wp, &mut pending);
             match after_step(ret, &pending) {
                 Step::Filled => copied += PAGE_SIZE,
                 Step::Interrupted => {
@@ -321,9 +352,9 @@ enum Step {
 /// `mfill_atomic()` and `mfill_atomic_hugetlb()`); gives other tasks the
 /// CPU first.
 fn after_step(ret: Result, pending: &Option<Folio>) -> Step {
-    cond_resched();
+    let fatal = cond_resched_fatal_signal_pending();
     match ret {
-        Ok(()) if fatal_signal_pending() => Step::Interrupted,
+        Ok(()) if fatal => Step::Interrupted,
         Ok(()) => Step::Filled,
         Err(e) if e == ENOENT && pending.is_some() => Step::CopyOutsideLocks,
         Err(e) => Step::Failed(e),
@@ -385,11 +416,10 @@ fn mfill_atomic_hugetlb<'a>(
                     Ok(vma) => vma,
                     Err(e) => break e,
                 };
-                if !vma.is_hugetlb() {
-                    break ENOENT;
-                }
-                if vma.kernel_pagesize() != hpage_size {
-                    break EINVAL;
+                match HugetlbVmaRef::new(&vma) {
+                    None => break ENOENT,
+                    Some(hvma) if hvma.page_size() != hpage_size => break EINVAL,
+                    Some(_) => {}
                 }
                 let changing = ctx.map_changing_read();
                 if changing.mmap_changing() {
@@ -399,11 +429,15 @@ fn mfill_atomic_hugetlb<'a>(
             }
         };
 
+        // The pass's VMA is hugetlb: checked by the caller or above.
+        let Some(hvma) = HugetlbVmaRef::new(&vma) else {
+            break ENOENT;
+        };
         while copied < len {
             let dst_addr = dst_start + copied;
             let src_addr = src_start + copied;
             let ret = {
-                let lock = match HugetlbFillLock::lock(&vma, dst_addr) {
+                let lock = match HugetlbFillLock::lock(hvma, dst_addr) {
                     Ok(lock) => lock,
                     Err(e) => break 'pass e,
                 };
@@ -442,7 +476,9 @@ fn mfill_atomic_hugetlb<'a>(
 
 /// C: `mfill_atomic_pte()`: one page at `dst_addr` of the locked `vma`,
 /// whose PTE table exists.  `ENOENT` with `pending` set: copy the source
-/// outside the locks and call again.
+/// outside the locks and call again.  `zero` caches the zero-page PTE of
+/// `vma` for ZEROPAGE.
+#[allow(clippy::too_many_arguments)]
 fn mfill_atomic_pte<'a>(
     vma: &'a VmaRef,
     pmd: PmdRef<'a>,
@@ -451,6 +487,7 @@ fn mfill_atomic_pte<'a>(
     src_addr: usize,
     wp: bool,
     pending: &mut Option<Folio>,
+    zero: &mut ZeroPteCache<'_>,
 ) -> Result {
     match mode {
         MfillMode::Continue => mfill_atomic_pte_continue(vma, pmd, dst_addr, wp),
@@ -461,7 +498,9 @@ fn mfill_atomic_pte<'a>(
         MfillMode::Copy if !vma.is_shared() => {
             mfill_atomic_pte_copy(vma, pmd, dst_addr, src_addr, wp, pending)
         }
-        MfillMode::Zeropage if !vma.is_shared() => mfill_atomic_pte_zeropage(vma, pmd, dst_addr),
+        MfillMode::Zeropage if !vma.is_shared() => {
+            mfill_atomic_pte_zeropage(vma, pmd, dst_addr, zero)
+        }
         // Shared shmem: the page goes into the page cache.
         MfillMode::Copy | MfillMode::Zeropage => shmem_mfill_atomic_pte(
             vma,
@@ -478,7 +517,7 @@ fn mfill_atomic_pte<'a>(
 /// away since it was allocated (khugepaged may collapse shmem tables), and
 /// `EFAULT` if the address is beyond the end of the VMA's file.
 fn lock_for_fill<'a>(vma: &'a VmaRef, pmd: PmdRef<'a>, addr: usize) -> Result<PteTableGuard<'a>> {
-    let table = PteTableGuard::lock_pmd(vma, pmd)?.ok_or(EAGAIN)?;
+    let table = PteTableGuard::lock_pmd(pmd)?.ok_or(EAGAIN)?;
     if vma.file_over_size(addr) {
         return Err(EFAULT);
     }
@@ -549,8 +588,13 @@ fn mfill_atomic_pte_copy<'a>(
 /// C: `mfill_atomic_pte_zeropage()`: the shared zero page, or a zeroed
 /// page where the mm may not map the zero page.  Only over a none PTE: a
 /// marker is kept (`EEXIST`), unlike COPY.
-fn mfill_atomic_pte_zeropage<'a>(vma: &'a VmaRef, pmd: PmdRef<'a>, dst_addr: usize) -> Result {
-    let Some(zero) = vma.zero_pte(dst_addr) else {
+fn mfill_atomic_pte_zeropage<'a>(
+    vma: &'a VmaRef,
+    pmd: PmdRef<'a>,
+    dst_addr: usize,
+    zero: &mut ZeroPteCache<'_>,
+) -> Result {
+    let Some(zero) = zero.get(dst_addr) else {
         let mut folio = Folio::alloc_anon(vma, dst_addr, true)?;
         folio.prepare_new(vma)?;
         return install_folio(vma, pmd, dst_addr, folio, true, false);

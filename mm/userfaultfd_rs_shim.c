@@ -254,16 +254,20 @@ int uffd_rs_shmem_mfill_atomic_pte(struct vm_area_struct *vma,
 /*
  * The hugetlb fill's locks for @addr of hugetlb @vma: the fault mutex of
  * its page-cache index (serializes with faults on it), then the hugetlb
- * VMA lock (keeps shared PMDs in place).  Returns the mutex's hash for
- * uffd_rs_hugetlb_unlock().
+ * VMA lock (keeps shared PMDs in place); then the huge PTE of @addr in
+ * *@ptepp, allocating the levels above it for pages of @size (NULL:
+ * -ENOMEM, the locks are held all the same).  Returns the mutex's hash
+ * for uffd_rs_hugetlb_unlock().
  */
-u32 uffd_rs_hugetlb_lock(struct vm_area_struct *vma, unsigned long addr)
+u32 uffd_rs_hugetlb_lock(struct vm_area_struct *vma, unsigned long addr,
+			 unsigned long size, pte_t **ptepp)
 {
 	pgoff_t idx = hugetlb_linear_page_index(vma, addr);
 	u32 hash = hugetlb_fault_mutex_hash(vma->vm_file->f_mapping, idx);
 
 	mutex_lock(&hugetlb_fault_mutex_table[hash]);
 	hugetlb_vma_lock_read(vma);
+	*ptepp = huge_pte_alloc(vma->vm_mm, vma, addr, size);
 	return hash;
 }
 
@@ -271,12 +275,6 @@ void uffd_rs_hugetlb_unlock(struct vm_area_struct *vma, u32 hash)
 {
 	hugetlb_vma_unlock_read(vma);
 	mutex_unlock(&hugetlb_fault_mutex_table[hash]);
-}
-
-/* The huge PTE of @addr, allocating the levels above it; NULL: -ENOMEM */
-pte_t *uffd_rs_huge_pte_alloc(struct vm_area_struct *vma, unsigned long addr)
-{
-	return huge_pte_alloc(vma->vm_mm, vma, addr, vma_kernel_pagesize(vma));
 }
 
 pte_t uffd_rs_huge_ptep_get(struct vm_area_struct *vma, unsigned long addr,

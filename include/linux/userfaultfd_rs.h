@@ -9,6 +9,7 @@
 
 #ifdef CONFIG_USERFAULTFD_RUST
 #include <linux/mm_types.h>
+#include <linux/pgtable.h>
 
 int userfaultfd_rs_init(void);
 
@@ -64,6 +65,16 @@ int uffd_rs_prepare_pte_table(struct mm_struct *mm, unsigned long addr,
 			      pmd_t **pmdp);
 bool uffd_rs_file_over_size(struct vm_area_struct *vma, unsigned long addr);
 pte_t uffd_rs_zero_pte(struct vm_area_struct *vma, unsigned long addr);
+/*
+ * 1 where the zero page mapped at an address depends on the address
+ * (coloured zero pages): the fill engine then asks uffd_rs_zero_pte() for
+ * every page, not once per VMA.
+ */
+#ifdef __HAVE_COLOR_ZERO_PAGE
+#define UFFD_RS_ZERO_PTE_PER_ADDR	1
+#else
+#define UFFD_RS_ZERO_PTE_PER_ADDR	0
+#endif
 void uffd_rs_install_page(struct vm_area_struct *vma, unsigned long addr,
 			  pte_t *ptep, struct folio *folio, struct page *page,
 			  bool writable, bool wp, bool in_cache,
@@ -83,9 +94,9 @@ int uffd_rs_shmem_get_folio(struct vm_area_struct *vma, unsigned long addr,
 int uffd_rs_shmem_mfill_atomic_pte(struct vm_area_struct *vma,
 				   unsigned long addr, unsigned long src,
 				   bool zeropage, bool wp, struct folio **foliop);
-u32 uffd_rs_hugetlb_lock(struct vm_area_struct *vma, unsigned long addr);
+u32 uffd_rs_hugetlb_lock(struct vm_area_struct *vma, unsigned long addr,
+			 unsigned long size, pte_t **ptepp);
 void uffd_rs_hugetlb_unlock(struct vm_area_struct *vma, u32 hash);
-pte_t *uffd_rs_huge_pte_alloc(struct vm_area_struct *vma, unsigned long addr);
 pte_t uffd_rs_huge_ptep_get(struct vm_area_struct *vma, unsigned long addr,
 			    pte_t *ptep);
 int uffd_rs_hugetlb_mfill_atomic_pte(struct vm_area_struct *vma,

@@ -70,12 +70,6 @@ pte_t rust_helper_ptep_get(pte_t *ptep)
 	return ptep_get(ptep);
 }
 
-pte_t *rust_helper_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
-				       unsigned long addr, spinlock_t **ptlp)
-{
-	return pte_offset_map_lock(mm, pmd, addr, ptlp);
-}
-
 void rust_helper_pte_unmap_unlock(pte_t *pte, spinlock_t *ptl)
 {
 	pte_unmap_unlock(pte, ptl);
@@ -138,12 +132,9 @@ bool rust_helper_uffd_ctx_mmap_changing(struct userfaultfd_ctx *ctx)
 }
 #endif
 
-void rust_helper_uffd_cond_resched(void)
+/* One call per filled page: cond_resched(), then fatal_signal_pending() */
+bool rust_helper_uffd_cond_resched_fatal_signal_pending(void)
 {
 	cond_resched();
-}
-
-bool rust_helper_uffd_fatal_signal_pending(void)
-{
 	return fatal_signal_pending(current);
 }

@@ -168,10 +168,14 @@ impl LockedFolio {
     }
 
     /// C: `PageHWPoison()` of the page: its memory is known to be bad.
+    /// Always `false` without `CONFIG_MEMORY_FAILURE`, as in C.
     #[inline]
     pub fn page_hwpoison(&self) -> bool {
+        #[cfg(CONFIG_MEMORY_FAILURE)]
         // SAFETY: the page belongs to a folio we hold (type invariant).
-        unsafe { bindings::uffd_rs_page_hwpoison(self.page.as_ptr()) }
+        return unsafe { bindings::uffd_rs_page_hwpoison(self.page.as_ptr()) };
+        #[cfg(not(CONFIG_MEMORY_FAILURE))]
+        false
     }
 
     /// The page to map.

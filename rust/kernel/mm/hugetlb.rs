@@ -8,7 +8,9 @@
 //! mutex of its page-cache index, which serializes the fill with faults on
 //! the same page, and the hugetlb VMA lock, which keeps page tables shared
 //! between processes (shared PMDs) in place.  [`HugetlbFillLock`] holds
-//! both; the huge PTE it hands out ([`HugePte`]) borrows from it.
+//! both; the huge PTE it hands out ([`HugePte`]) borrows from it.  A fill
+//! loop makes its [`HugetlbVmaRef`] once, which checks the VMA and learns
+//! its page size, and locks page after page through it.
 
 use super::{folio::Folio, pte::Pte, uffd::MfillMode, virt::VmaRef};
 use crate::{
@@ -17,44 +19,90 @@ use crate::{
 };
 use core::ptr::NonNull;
 
+/// A locked hugetlb VMA and the size of its pages.
+///
+/// # Invariants
+///
+/// `vma` is a hugetlb VMA, locked for `'a`, whose pages are `size` bytes
+/// (C: `vma_kernel_pagesize()`).
+#[derive(Clone, Copy)]
+pub struct HugetlbVmaRef<'a> {
+    vma: &'a VmaRef,
+    size: usize,
+}
+
+impl<'a> HugetlbVmaRef<'a> {
+    /// `vma` as a hugetlb VMA; `None` if it is not one.
+    #[inline]
+    pub fn new(vma: &'a VmaRef) -> Option<Self> {
+        if !vma.is_hugetlb() {
+            return None;
+        }
+        // INVARIANT: checked above; the page size of a VMA does not change
+        // while it is locked.
+        Some(Self {
+            vma,
+            size: vma.kernel_pagesize(),
+        })
+    }
+
+    /// The size of the VMA's huge pages.
+    #[inline]
+    pub fn page_size(&self) -> usize {
+        self.size
+    }
+}
+
 /// The fault mutex and the hugetlb VMA lock for one huge page of a VMA.
 ///
 /// # Invariants
 ///
 /// The fault mutex of hash `hash` and the hugetlb VMA read lock of `vma`
 /// are held while the value exists; `addr` is a huge-page-aligned address
-/// of `vma`, a hugetlb VMA locked for `'a`.
+/// of `vma`, a hugetlb VMA locked for `'a`; `ptep` is its huge PTE, or
+/// null if it could not be allocated.
 pub struct HugetlbFillLock<'a> {
     vma: &'a VmaRef,
     addr: usize,
     hash: u32,
+    ptep: *mut bindings::pte_t,
 }
 
 impl<'a> HugetlbFillLock<'a> {
-    /// Takes the locks for the huge page at `addr` of `vma`.  `EINVAL` if
-    /// `vma` is not hugetlb or `addr` is not an aligned address of it.
+    /// Takes the locks for the huge page at `addr` of `vma`, and allocates
+    /// the page-table levels down to its huge PTE.  `EINVAL` if `addr` is
+    /// not an aligned address of `vma`.
     #[inline]
-    pub fn lock(vma: &'a VmaRef, addr: usize) -> Result<Self> {
-        let size = vma.kernel_pagesize();
-        if !vma.is_hugetlb() || addr < vma.start() || addr >= vma.end() || addr & (size - 1) != 0 {
+    pub fn lock(vma: HugetlbVmaRef<'a>, addr: usize) -> Result<Self> {
+        let HugetlbVmaRef { vma, size } = vma;
+        if addr < vma.start() || addr >= vma.end() || addr & (size - 1) != 0 {
             return Err(EINVAL);
         }
-        // SAFETY: `vma` is a locked hugetlb VMA (so it has a file) and
-        // `addr` one of its huge pages; the function sleeps on a mutex and
-        // an rwsem, which we may.
-        let hash = unsafe { bindings::uffd_rs_hugetlb_lock(vma.as_raw(), addr as _) };
-        // INVARIANT: both locks were just taken.
-        Ok(Self { vma, addr, hash })
+        let mut ptep = core::ptr::null_mut();
+        // SAFETY: `vma` is a locked hugetlb VMA (so it has a file) with
+        // pages of `size`, and `addr` one of them (`HugetlbVmaRef`
+        // invariant and the check above); the function sleeps on a mutex
+        // and an rwsem, which we may, and allocates with both held, as
+        // `huge_pte_alloc()` requires.
+        let hash = unsafe {
+            bindings::uffd_rs_hugetlb_lock(vma.as_raw(), addr as _, size as _, &mut ptep)
+        };
+        // INVARIANT: both locks were just taken; `ptep` is the entry or
+        // null.
+        Ok(Self {
+            vma,
+            addr,
+            hash,
+            ptep,
+        })
     }
 
-    /// The huge PTE of the page, allocating the page-table levels above it
-    /// (C: `huge_pte_alloc()`); `ENOMEM` if that fails.
+    /// The huge PTE of the page (C: `huge_pte_alloc()`, done by
+    /// [`Self::lock`]); `ENOMEM` if it could not be allocated.
     #[inline]
     pub fn huge_pte_alloc(&self) -> Result<HugePte<'_>> {
-        // SAFETY: the VMA and hugetlb VMA locks are held (type invariant),
-        // as `huge_pte_alloc()` requires.
-        let ptep = unsafe { bindings::uffd_rs_huge_pte_alloc(self.vma.as_raw(), self.addr as _) };
-        let ptep = NonNull::new(ptep).ok_or(ENOMEM)?;
+        let ptep = NonNull::new(self.ptep).ok_or(ENOMEM)?;
+        // INVARIANT: the entry of `addr`, kept in place by the locks.
         Ok(HugePte { lock: self, ptep })
     }
 }
@@ -81,6 +129,12 @@ impl HugePte<'_> {
     /// The entry (C: `huge_ptep_get()`).
     #[inline]
     pub fn get(&self) -> Pte {
+        // x86-64 has no huge_ptep_get() of its own: the generic one is
+        // ptep_get().
+        #[cfg(CONFIG_X86_64)]
+        // SAFETY: the entry is in place (type invariant).
+        return unsafe { super::pte::ptep_get(self.ptep.as_ptr()) };
+        #[cfg(not(CONFIG_X86_64))]
         // SAFETY: the entry is in place (type invariant).
         Pte::from_raw(unsafe {
             bindings::uffd_rs_huge_ptep_get(

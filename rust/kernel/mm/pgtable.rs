@@ -47,43 +47,31 @@ impl<'a> PteTableGuard<'a> {
         }
         // SAFETY: `vma` is locked for `'a` (the `VmaRef` invariant), which
         // keeps its mm and the upper page-table levels from being freed;
-        // `vm_mm` never changes.
-        let mm = unsafe { (*vma.as_raw()).vm_mm };
-        // SAFETY: as above; the walk only reads the upper levels.
-        let pmd = unsafe { bindings::uffd_find_pmd(mm, addr as _) };
-        if pmd.is_null() {
+        // the walk only reads the upper levels.
+        let pmd = unsafe { bindings::uffd_find_pmd(vma.mm_raw(), addr as _) };
+        let Some(pmd) = NonNull::new(pmd) else {
             return Ok(None);
-        }
-        let mut ptl: *mut bindings::spinlock_t = core::ptr::null_mut();
-        // SAFETY: `pmd` is the PMD of `addr` in a page table kept alive by
-        // the VMA lock; `pte_offset_map_lock()` checks that it points at a
-        // PTE table and, if so, maps it and takes its lock.
-        let ptep = unsafe { bindings::pte_offset_map_lock(mm, pmd, addr as _, &mut ptl) };
-        if ptep.is_null() {
-            return Ok(None);
-        }
-        // INVARIANT: `ptep` is mapped and `ptl` is held.
-        Ok(Some(Self {
-            ptep,
-            ptl,
-            addr,
-            vma,
-        }))
+        };
+        // SAFETY: `pmd` is the PMD entry of `addr`, an address of `vma`
+        // (checked above), in its mm's page tables; `vma` is locked for
+        // `'a`.
+        Self::lock_pmd(unsafe { PmdRef::from_raw(pmd, addr, vma) })
     }
 
-    /// Maps and locks the PTE table that `pmd` points at, for `addr`
+    /// Maps and locks the PTE table that `pmd` points at, for its address
     /// (C: `pte_offset_map_lock()`).  `Ok(None)` when the PMD no longer
     /// points at a PTE table (khugepaged may have collapsed it).
     #[inline]
-    pub fn lock_pmd(vma: &'a VmaRef, pmd: PmdRef<'a>) -> Result<Option<Self>> {
-        let addr = pmd.addr;
+    pub fn lock_pmd(pmd: PmdRef<'a>) -> Result<Option<Self>> {
+        let PmdRef { pmd, addr, vma } = pmd;
         let mut ptl: *mut bindings::spinlock_t = core::ptr::null_mut();
-        // SAFETY: `pmd` is the PMD of `addr` in a page table of `vma`,
-        // kept by the VMA lock (`PmdRef` invariant); `pte_offset_map_lock()`
-        // checks that it points at a PTE table and, if so, maps it and
-        // takes its lock.
+        // SAFETY: `pmd` is the PMD of `addr` in the page tables of `vma`'s
+        // mm, kept in place by the VMA lock (`PmdRef` invariant);
+        // `__pte_offset_map_lock()` (what C's `pte_offset_map_lock()`
+        // expands to, called directly) checks that it points at a PTE table
+        // and, if so, maps it and takes its lock.
         let ptep = unsafe {
-            bindings::pte_offset_map_lock(vma.mm_raw(), pmd.pmd.as_ptr(), addr as _, &mut ptl)
+            bindings::__pte_offset_map_lock(vma.mm_raw(), pmd.as_ptr(), addr as _, &mut ptl)
         };
         if ptep.is_null() {
             return Ok(None);
@@ -278,29 +266,45 @@ impl PteSlot<'_> {
 ///
 /// # Invariants
 ///
-/// `pmd` is the PMD entry of `addr` in a page table of a VMA locked for
-/// `'a`, which keeps the PMD table in place (the entry itself may change).
+/// `pmd` is the PMD entry of `addr`, an address of `vma`, in its mm's page
+/// tables; `vma` is locked for `'a`, which keeps the PMD table in place
+/// (the entry itself may change).
 #[derive(Clone, Copy)]
 pub struct PmdRef<'a> {
     pmd: NonNull<bindings::pmd_t>,
     addr: usize,
-    _vma: PhantomData<&'a VmaRef>,
+    vma: &'a VmaRef,
 }
 
-impl PmdRef<'_> {
-    /// Records the PMD entry of `addr`.
+impl<'a> PmdRef<'a> {
+    /// Records the PMD entry of `addr`, an address of `vma`.
     ///
     /// # Safety
     ///
-    /// `pmd` must be the PMD entry of `addr` in a page table of a VMA that
-    /// is locked for the lifetime of the value.
+    /// `pmd` must be the PMD entry of `addr` in the page tables of `vma`'s
+    /// mm, and `vma` must be locked for `'a`.
     #[inline]
-    pub unsafe fn from_raw(pmd: NonNull<bindings::pmd_t>, addr: usize) -> Self {
+    pub unsafe fn from_raw(pmd: NonNull<bindings::pmd_t>, addr: usize, vma: &'a VmaRef) -> Self {
         // INVARIANT: the caller's promise.
-        Self {
-            pmd,
-            addr,
-            _vma: PhantomData,
+        Self { pmd, addr, vma }
+    }
+
+    /// The same entry as the PMD entry of `addr`, if it is one: `addr` is
+    /// an address of the same VMA in the `PMD_SIZE` block this entry maps.
+    /// A loop over the pages of a range can so walk the upper page-table
+    /// levels once per PTE table rather than once per page.  Whether that
+    /// PTE table is still there is for [`PteTableGuard::lock_pmd`] to tell.
+    #[inline]
+    pub fn for_addr(self, addr: usize) -> Option<Self> {
+        if addr < self.vma.start()
+            || addr >= self.vma.end()
+            || (addr ^ self.addr) >> bindings::PMD_SHIFT != 0
+        {
+            return None;
         }
+        // SAFETY: one PMD entry maps the whole aligned `PMD_SIZE` block, so
+        // `pmd` is also the entry of `addr`, which lies in the same VMA,
+        // still locked for `'a` (type invariant).
+        Some(unsafe { Self::from_raw(self.pmd, addr, self.vma) })
     }
 }

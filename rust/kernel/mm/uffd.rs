@@ -158,18 +158,14 @@ impl Drop for MapChangingReadGuard<'_> {
 }
 
 /// Gives the CPU to other tasks if this one has run long enough (C:
-/// `cond_resched()`); long loops over user ranges call it per step.
+/// `cond_resched()`), then tells whether the current task is being killed
+/// (C: `fatal_signal_pending(current)`).  Long loops over user ranges call
+/// it once per step (one call where C inlines both) and stop early with
+/// `EINTR` when it returns `true`.
 #[inline]
-pub fn cond_resched() {
-    // SAFETY: no preconditions (in atomic context it would be a bug that
-    // `might_sleep()` reports, not a memory-safety issue).
-    unsafe { bindings::uffd_cond_resched() }
-}
-
-/// Whether the current task is being killed (C: `fatal_signal_pending()`):
-/// long operations stop early with `EINTR`.
-#[inline]
-pub fn fatal_signal_pending() -> bool {
-    // SAFETY: reads the current task's signal state.
-    unsafe { bindings::uffd_fatal_signal_pending() }
+pub fn cond_resched_fatal_signal_pending() -> bool {
+    // SAFETY: no preconditions (in atomic context `cond_resched()` would be
+    // a bug that `might_sleep()` reports, not a memory-safety issue); the
+    // rest reads the current task's signal state.
+    unsafe { bindings::uffd_cond_resched_fatal_signal_pending() }
 }

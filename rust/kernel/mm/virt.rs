@@ -516,9 +516,10 @@ impl VmaRef {
             bindings::uffd_rs_prepare_pte_table(self.mm_raw(), addr as _, &mut pmd)
         })?;
         let pmd = NonNull::new(pmd).ok_or(EFAULT)?;
-        // SAFETY: the PMD entry of `addr` in this VMA's page tables, which
-        // the VMA lock (held while `&self` is borrowed) keeps in place.
-        Ok(unsafe { PmdRef::from_raw(pmd, addr) })
+        // SAFETY: the PMD entry of `addr`, an address of this VMA (checked
+        // above), in its mm's page tables; the VMA is locked while `&self`
+        // is borrowed.
+        Ok(unsafe { PmdRef::from_raw(pmd, addr, self) })
     }
 
     /// Whether the VMA maps a file (C: `vm_file`).
@@ -548,6 +549,33 @@ impl VmaRef {
     pub fn kernel_pagesize(&self) -> usize {
         // SAFETY: the VMA is valid and stable (type invariant).
         unsafe { bindings::vma_kernel_pagesize(self.as_raw()) as usize }
+    }
+}
+
+/// The zero-page PTEs of one locked VMA, for a loop over its pages (C
+/// computes the PTE for each page in `mfill_atomic_pte_zeropage()`).  It
+/// depends on the VMA's protection and mm, which do not change while the
+/// VMA is locked, and on the address only on architectures with coloured
+/// zero pages: elsewhere C is asked once.
+pub struct ZeroPteCache<'a> {
+    vma: &'a VmaRef,
+    cached: Option<Option<Pte>>,
+}
+
+impl<'a> ZeroPteCache<'a> {
+    /// An empty cache for `vma`, which stays locked while it is borrowed.
+    #[inline]
+    pub fn new(vma: &'a VmaRef) -> Self {
+        Self { vma, cached: None }
+    }
+
+    /// [`VmaRef::zero_pte`] of `addr`, a page of the VMA.
+    #[inline]
+    pub fn get(&mut self, addr: usize) -> Option<Pte> {
+        if bindings::UFFD_RS_ZERO_PTE_PER_ADDR != 0 {
+            return self.vma.zero_pte(addr);
+        }
+        *self.cached.get_or_insert_with(|| self.vma.zero_pte(addr))
     }
 }
 
