@@ -27,7 +27,7 @@ use kernel::mm::hugetlb::{HugetlbFillLock, HugetlbVmaRef};
 use kernel::mm::pgtable::{PmdRef, PteTableGuard};
 use kernel::mm::pte::{Pte, PteMarker};
 use kernel::mm::uffd::{
-    cond_resched_fatal_signal_pending, MapChangingReadGuard, MfillMode, UffdCtx,
+    cond_resched_fatal_signal_pending, put_user_s64, MapChangingReadGuard, MfillMode, UffdCtx,
 };
 use kernel::mm::virt::{MmRef, VmaReadGuard, VmaRef, ZeroPteCache};
 use kernel::prelude::*;
@@ -88,7 +88,7 @@ fill_ioctl_entry!(
 
 /// Writes the result field (C: `put_user()`); `EFAULT` if it cannot.
 fn put_result(at: UserPtr, value: i64) -> Result {
-    UserSlice::new(at, WORD).writer().write(&value)
+    put_user_s64(at, value)
 }
 
 /// Reads `words.len()` consecutive `__u64` fields from user address `at`

@@ -204,11 +204,6 @@ void uffd_rs_folio_put(struct folio *folio)
 	folio_put(folio);
 }
 
-void uffd_rs_folio_unlock(struct folio *folio)
-{
-	folio_unlock(folio);
-}
-
 bool uffd_rs_page_hwpoison(struct page *page)
 {
 	return PageHWPoison(page);

@@ -87,7 +87,6 @@ unsigned long uffd_rs_copy_folio_from_user(struct folio *folio,
 					   unsigned long src, bool nofault);
 int uffd_rs_folio_prepare(struct vm_area_struct *vma, struct folio *folio);
 void uffd_rs_folio_put(struct folio *folio);
-void uffd_rs_folio_unlock(struct folio *folio);
 bool uffd_rs_page_hwpoison(struct page *page);
 int uffd_rs_shmem_get_folio(struct vm_area_struct *vma, unsigned long addr,
 			    struct folio **foliop, struct page **pagep);

@@ -10,6 +10,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/swapops.h>
+#include <linux/uaccess.h>
 #include <linux/userfaultfd_k.h>
 
 int rust_helper_pte_none(pte_t pte)
@@ -125,12 +126,11 @@ bool rust_helper_mmget_not_zero(struct mm_struct *mm)
 	return mmget_not_zero(mm);
 }
 
-#ifdef CONFIG_USERFAULTFD
-bool rust_helper_uffd_ctx_mmap_changing(struct userfaultfd_ctx *ctx)
+/* The result field of a userfaultfd ioctl: 0 or -EFAULT */
+int rust_helper_uffd_put_user_s64(s64 value, s64 __user *ptr)
 {
-	return atomic_read(&ctx->mmap_changing);
+	return put_user(value, ptr);
 }
-#endif
 
 /* One call per filled page: cond_resched(), then fatal_signal_pending() */
 bool rust_helper_uffd_cond_resched_fatal_signal_pending(void)

@@ -195,7 +195,7 @@ impl LockedFolio {
     pub fn unlock_mapped(self) {
         let mut this = ManuallyDrop::new(self);
         // SAFETY: locked by us (type invariant), unlocked once.
-        unsafe { bindings::uffd_rs_folio_unlock(this.folio.ptr.as_ptr()) };
+        unsafe { bindings::folio_unlock(this.folio.ptr.as_ptr()) };
         // SAFETY: `this` is never used again; the reference goes to the
         // mapping.
         unsafe { ManuallyDrop::take(&mut this.folio) }.into_mapped();
@@ -206,7 +206,7 @@ impl Drop for LockedFolio {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: locked by us (type invariant), unlocked once.
-        unsafe { bindings::uffd_rs_folio_unlock(self.folio.ptr.as_ptr()) };
+        unsafe { bindings::folio_unlock(self.folio.ptr.as_ptr()) };
         // SAFETY: dropped once, here; drops the lookup's reference.
         unsafe { ManuallyDrop::drop(&mut self.folio) };
     }

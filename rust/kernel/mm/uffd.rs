@@ -11,7 +11,11 @@
 //! address space, and waking the faulting threads.
 
 use super::virt::MmRef;
-use crate::{bindings, types::Opaque};
+use crate::{
+    bindings,
+    error::{to_result, Result},
+    types::Opaque,
+};
 use core::marker::PhantomData;
 
 /// A userfaultfd context.
@@ -62,8 +66,10 @@ impl UffdCtx {
     /// `EAGAIN` (C: `atomic_read(&ctx->mmap_changing)`).
     #[inline]
     pub fn mmap_changing(&self) -> bool {
-        // SAFETY: the context is live (type invariant); an atomic read.
-        unsafe { bindings::uffd_ctx_mmap_changing(self.as_raw()) }
+        // SAFETY: the context is live (type invariant).  `atomic_read()` is
+        // a `READ_ONCE()` of the counter: a volatile load of an aligned
+        // int, done here without a call.
+        unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).mmap_changing.counter) != 0 }
     }
 
     /// `TASK_SIZE` of the context's address space: the end of user space.
@@ -114,6 +120,16 @@ impl UffdCtx {
         // SAFETY: the context is live (type invariant).
         unsafe { bindings::userfaultfd_rs_wake(self.as_raw(), start as _, len as _) };
     }
+}
+
+/// Writes `value` to the `__s64` at user address `at` (C: `put_user()`),
+/// as the ioctls write their result field: one store, no copy loop.
+/// `EFAULT` if it cannot be written.
+#[inline]
+pub fn put_user_s64(at: usize, value: i64) -> Result {
+    // SAFETY: `put_user()` checks that `at` is a user address and handles
+    // a fault on it; it writes nothing else.
+    to_result(unsafe { bindings::uffd_put_user_s64(value, at as *mut i64) })
 }
 
 /// The fill modes of `mfill_atomic()` (C: `enum mfill_atomic_mode`).

@@ -495,8 +495,35 @@ impl VmaRef {
     /// (always `false` for anonymous memory).
     #[inline]
     pub fn file_over_size(&self, addr: usize) -> bool {
-        // SAFETY: the VMA is stable (type invariant).
-        self.has_file() && unsafe { bindings::uffd_rs_file_over_size(self.as_raw(), addr as _) }
+        if !self.has_file() {
+            return false;
+        }
+        #[cfg(CONFIG_X86_64)]
+        {
+            // What the C shim computes, without the call:
+            // `linear_page_index(vma, addr)` against the file's size in
+            // pages, rounded up.
+            // SAFETY: the VMA is stable (type invariant) and has a file,
+            // which it holds a reference on, and the file its inode.
+            let (pgoff, size) = unsafe {
+                let vma = self.as_raw();
+                let inode = (*(*vma).vm_file).f_inode;
+                // `i_size_read()` on 64-bit: `smp_load_acquire()`, which
+                // on x86-64 is a load that the compiler must not move
+                // later accesses before.
+                let size = core::ptr::read_volatile(&raw const (*inode).i_size);
+                core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::Acquire);
+                let index = addr.wrapping_sub(self.start()) >> bindings::PAGE_SHIFT;
+                (index.wrapping_add((*vma).vm_pgoff), size)
+            };
+            let pages = (size as u64).div_ceil(bindings::PAGE_SIZE as u64);
+            pgoff as u64 >= pages
+        }
+        #[cfg(not(CONFIG_X86_64))]
+        // SAFETY: the VMA is stable (type invariant) and has a file.
+        unsafe {
+            bindings::uffd_rs_file_over_size(self.as_raw(), addr as _)
+        }
     }
 
     /// Allocates the page-table levels down to the PTE table of `addr`, a
