@@ -91,19 +91,12 @@ fn put_result(at: UserPtr, value: i64) -> Result {
     put_user_s64(at, value)
 }
 
-/// Reads `words.len()` consecutive `__u64` fields from user address `at`
-/// with one copy, as C's `copy_from_user()` of the struct; `EFAULT` if any
-/// byte is unreadable.
-pub(crate) fn read_words(at: UserPtr, words: &mut [u64]) -> Result {
-    let mut bytes = [0u8; 4 * WORD];
-    let bytes = bytes.get_mut(..words.len() * WORD).ok_or(EINVAL)?;
-    UserSlice::new(at, bytes.len()).reader().read_slice(bytes)?;
-    for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(WORD)) {
-        let mut raw = [0u8; WORD];
-        raw.copy_from_slice(chunk);
-        *word = u64::from_ne_bytes(raw);
-    }
-    Ok(())
+/// Reads `N` consecutive `__u64` fields from user address `at` with one
+/// copy of a size known at compile time, as C's `copy_from_user()` of the
+/// struct; `EFAULT` if any byte is unreadable.
+#[inline]
+pub(crate) fn read_words<const N: usize>(at: UserPtr) -> Result<[u64; N]> {
+    UserSlice::new(at, N * WORD).reader().read::<[u64; N]>()
 }
 
 /// C: `userfaultfd_copy()`, `userfaultfd_zeropage()`,
@@ -120,11 +113,15 @@ fn fill_ioctl(ctx: &UffdCtx, op: FillOp, arg: UserPtr) -> Result {
         return Err(EAGAIN);
     }
 
-    let mut input = [0u64; 4];
-    read_words(arg, &mut input[..words])?;
     let (dst, src, len, mode) = match op {
-        FillOp::Copy => (input[0], input[1], input[2], input[3]),
-        _ => (input[0], 0, input[1], input[2]),
+        FillOp::Copy => {
+            let [dst, src, len, mode] = read_words::<4>(arg)?;
+            (dst, src, len, mode)
+        }
+        _ => {
+            let [dst, len, mode] = read_words::<3>(arg)?;
+            (dst, 0, len, mode)
+        }
     };
 
     let page_size = bindings::PAGE_SIZE as u64;

@@ -72,9 +72,7 @@ fn userfaultfd_writeprotect(ctx: &UffdCtx, arg: UserPtr) -> Result {
     if ctx.mmap_changing() {
         return Err(EAGAIN);
     }
-    let mut input = [0u64; 3];
-    read_words(arg, &mut input)?;
-    let [start, len, mode] = input;
+    let [start, len, mode] = read_words::<3>(arg)?;
 
     let range = UffdRange::validate(start, len, bindings::PAGE_SIZE as u64, ctx.task_size())
         .ok_or(EINVAL)?;

@@ -14,6 +14,8 @@
  *                    registered MINOR; the page cache was populated through
  *                    another (unregistered) mapping, so it only maps pages
  *   continue-hugetlb-2m  the same on a MFD_HUGETLB memfd; per 2M page
+ *   copy-anon-1page  UFFDIO_COPY as in copy-anon, but one ioctl per page:
+ *                    the per-call cost that a fault's resolution pays
  *
  * Round trips: the main thread touches (reads) each page in turn, a handler
  * thread does a blocking read() of the uffd message, checks it and resolves
@@ -139,7 +141,7 @@ static void check(const char *p, size_t n, size_t unit, int zero, const char *wh
 	}
 }
 
-enum fill { COPY, ZEROPAGE, CONTINUE };
+enum fill { COPY, ZEROPAGE, CONTINUE, COPY_1PAGE };
 
 /*
  * One timed fill ioctl over `dst` (n units of `unit` bytes), registered
@@ -156,6 +158,9 @@ static double fill_once(char *dst, size_t n, size_t unit, __u64 mode,
 	t0 = now_ns();
 	if (how == COPY)
 		do_copy(uffd, dst, src, len);
+	else if (how == COPY_1PAGE)
+		for (size_t i = 0; i < n; i++)
+			do_copy(uffd, dst + i * unit, src + i * unit, unit);
 	else if (how == ZEROPAGE)
 		do_zeropage(uffd, dst, len);
 	else
@@ -297,6 +302,16 @@ int main(void)
 			die("munmap");
 	}
 	printf("bench zeropage-anon %.1f\n", median(t, REPEAT));
+
+	/* copy-anon-1page */
+	for (r = 0; r < REPEAT; r++) {
+		p = map_anon(len);
+		t[r] = fill_once(p, NPAGES, psize, UFFDIO_REGISTER_MODE_MISSING,
+				 COPY_1PAGE, src, "copy-anon-1page: wrong data");
+		if (munmap(p, len))
+			die("munmap");
+	}
+	printf("bench copy-anon-1page %.1f\n", median(t, REPEAT));
 
 	/* copy-shmem: a new memfd each time, so the page cache is empty. */
 	if (feat & UFFD_FEATURE_MISSING_SHMEM) {
