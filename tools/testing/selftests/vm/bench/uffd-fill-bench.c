@@ -250,6 +250,27 @@ static double rt_once(char *area, size_t n, size_t unit, __u64 mode,
 	return t;
 }
 
+/*
+ * A fill benchmark on private anonymous memory: REPEAT fills of NPAGES
+ * pages, each into a new mapping; prints the median per page.
+ */
+static void anon_fill(const char *name, enum fill how, const char *src,
+		      const char *what)
+{
+	size_t len = NPAGES * psize;
+	double t[REPEAT];
+
+	for (int r = 0; r < REPEAT; r++) {
+		char *p = map_anon(len);
+
+		t[r] = fill_once(p, NPAGES, psize, UFFDIO_REGISTER_MODE_MISSING,
+				 how, src, what);
+		if (munmap(p, len))
+			die("munmap");
+	}
+	printf("bench %s %.1f\n", name, median(t, REPEAT));
+}
+
 /* Free 2M huge pages, or 0 when there is no 2M hstate. */
 static long free_2m_hugepages(void)
 {
@@ -283,35 +304,9 @@ int main(void)
 	src = map_anon(len);
 	stamp(src, NPAGES, psize);
 
-	/* copy-anon */
-	for (r = 0; r < REPEAT; r++) {
-		p = map_anon(len);
-		t[r] = fill_once(p, NPAGES, psize, UFFDIO_REGISTER_MODE_MISSING,
-				 COPY, src, "copy-anon: wrong data");
-		if (munmap(p, len))
-			die("munmap");
-	}
-	printf("bench copy-anon %.1f\n", median(t, REPEAT));
-
-	/* zeropage-anon */
-	for (r = 0; r < REPEAT; r++) {
-		p = map_anon(len);
-		t[r] = fill_once(p, NPAGES, psize, UFFDIO_REGISTER_MODE_MISSING,
-				 ZEROPAGE, NULL, "zeropage-anon: not zero");
-		if (munmap(p, len))
-			die("munmap");
-	}
-	printf("bench zeropage-anon %.1f\n", median(t, REPEAT));
-
-	/* copy-anon-1page */
-	for (r = 0; r < REPEAT; r++) {
-		p = map_anon(len);
-		t[r] = fill_once(p, NPAGES, psize, UFFDIO_REGISTER_MODE_MISSING,
-				 COPY_1PAGE, src, "copy-anon-1page: wrong data");
-		if (munmap(p, len))
-			die("munmap");
-	}
-	printf("bench copy-anon-1page %.1f\n", median(t, REPEAT));
+	anon_fill("copy-anon", COPY, src, "copy-anon: wrong data");
+	anon_fill("zeropage-anon", ZEROPAGE, NULL, "zeropage-anon: not zero");
+	anon_fill("copy-anon-1page", COPY_1PAGE, src, "copy-anon-1page: wrong data");
 
 	/* copy-shmem: a new memfd each time, so the page cache is empty. */
 	if (feat & UFFD_FEATURE_MISSING_SHMEM) {
