@@ -268,9 +268,9 @@ pub unsafe extern "C" fn pte_install_uffd_wp_if_needed(
 
 /// The zap side of `zap_install_uffd_wp_if_needed()` (mm/memory.c): `nr`
 /// PTEs from `pte` were cleared; `pteval` is what the first held (for a
-/// batch they share their uffd-wp state).  `drop_marker` is set when the
-/// caller drops file markers on purpose (`ZAP_FLAG_DROP_MARKER`: the VMA
-/// goes away or is un-registered).
+/// batch they share their uffd-wp state).  The caller does not call it
+/// when it drops file markers on purpose (`ZAP_FLAG_DROP_MARKER`: the VMA
+/// goes away or is un-registered), the common case of munmap.
 ///
 /// # Safety
 ///
@@ -283,10 +283,9 @@ pub unsafe extern "C" fn zap_install_uffd_wp_markers(
     addr: c_ulong,
     pte: *mut bindings::pte_t,
     nr: c_int,
-    drop_marker: bool,
     pteval: Pte,
 ) {
-    if drop_marker || nr <= 0 {
+    if nr <= 0 {
         return;
     }
     // SAFETY: the caller's locks keep the VMA allocated and its bounds

@@ -49,7 +49,7 @@ bool uffd_fault_orig_pte_uffd_wp(struct vm_area_struct *vma,
 				 unsigned int fault_flags, pte_t orig_pte);
 void zap_install_uffd_wp_markers(struct vm_area_struct *vma,
 				 unsigned long addr, pte_t *pte, int nr,
-				 bool drop_marker, pte_t pteval);
+				 pte_t pteval);
 
 /* C shims for the Rust code (mm/userfaultfd_rs_shim.c) */
 bool uffd_rs_vma_wants_manual_pte_write_upgrade(struct vm_area_struct *vma);
