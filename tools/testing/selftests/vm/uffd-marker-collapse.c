@@ -24,8 +24,6 @@
 #include <fcntl.h>
 #include <linux/memfd.h>
 #include <linux/userfaultfd.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,22 +57,6 @@ static const char *const marker_name[] = { "no marker", "POISON", "uffd-wp" };
 static const char *const how_name[] = { "MADV_COLLAPSE", "khugepaged" };
 
 static int pagemap_fd;
-static sigjmp_buf sigbus_jmp;
-
-static void sigbus_handler(int sig)
-{
-	(void)sig;
-	siglongjmp(sigbus_jmp, 1);
-}
-
-/* 1 when reading a byte at @p raises SIGBUS, 0 when it reads. */
-static int read_sigbus(volatile char *p)
-{
-	if (sigsetjmp(sigbus_jmp, 1))
-		return 1;
-	(void)*p;
-	return 0;
-}
 
 static int sysfs_read(const char *path, char *buf, size_t len)
 {
@@ -404,7 +386,6 @@ int main(void)
 	static const char *const set[NR_KNOBS] = {
 		"madvise", "advise", "10", "10", "4096",
 	};
-	struct sigaction sa = { .sa_handler = sigbus_handler };
 	char buf[128];
 
 	ksft_print_header();
@@ -422,7 +403,7 @@ int main(void)
 		if (sysfs_write(knobs[i], set[i]))
 			ksft_exit_fail_msg("cannot write %s\n", knobs[i]);
 	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
-	if (pagemap_fd < 0 || sigaction(SIGBUS, &sa, NULL))
+	if (pagemap_fd < 0 || catch_sigbus())
 		ksft_exit_fail_msg("pagemap or sigaction: %s\n", strerror(errno));
 
 	ksft_set_plan(2 * (3 + 5));

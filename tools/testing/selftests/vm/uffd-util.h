@@ -16,6 +16,8 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +184,34 @@ static inline void fill_pattern(char *p, size_t len, unsigned int seed)
 
 	for (size_t i = 0; i < len / sizeof(*w); i++)
 		w[i] = (i + seed) * 0x9e3779b97f4a7c15ULL;
+}
+
+static sigjmp_buf uffd_sigbus_jmp;
+
+static inline void uffd_sigbus_handler(int sig)
+{
+	(void)sig;
+	siglongjmp(uffd_sigbus_jmp, 1);
+}
+
+/* Installs the SIGBUS handler that read_sigbus() needs: 0, or -1. */
+static inline int catch_sigbus(void)
+{
+	struct sigaction sa = { .sa_handler = uffd_sigbus_handler };
+
+	return sigaction(SIGBUS, &sa, NULL);
+}
+
+/*
+ * 1 when reading the byte at @p raises SIGBUS (a poisoned page), 0 when it
+ * reads; catch_sigbus() first.
+ */
+static inline int read_sigbus(volatile char *p)
+{
+	if (sigsetjmp(uffd_sigbus_jmp, 1))
+		return 1;
+	(void)*p;
+	return 0;
 }
 
 #ifdef BENCH_NAME

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Nothing lost when an allocation fails in the middle of a fill.
+ *
+ * For each fill ioctl (COPY, ZEROPAGE, CONTINUE, POISON) and
+ * UFFDIO_WRITEPROTECT on each memory type (anon, shared shmem, private
+ * shmem, hugetlb), over a range of 4 pages that straddles two PTE tables
+ * (so page tables are allocated in the middle of the range too): the
+ * kernel's fault injection fails the 1st, the 2nd, ... fallible allocation
+ * the ioctl makes (/proc/thread-self/fail-nth, with fail_page_alloc and
+ * failslab set to fail any allocation of the task), until one run makes
+ * fewer allocations than that.  After each injected failure:
+ *   - the ioctl's return value, errno and result field agree: all done and
+ *     0; part done, the bytes done and EAGAIN; nothing done, -errno in the
+ *     field and the same errno;
+ *   - exactly the pages reported done are mapped (pagemap), none after;
+ *   - the same ioctl over the rest of the range succeeds without injection,
+ *     and every page then holds what the mode puts there (the source bytes,
+ *     zeroes, the page cache's bytes, SIGBUS for POISON; uffd-wp for WP);
+ *   - after the mapping and file are gone, AnonPages, Shmem, PageTables,
+ *     HugePages_Free and HugePages_Rsvd are back to their start values.
+ * Each row names the allocation and what the ioctl gave for it, so that a
+ * difference between the Rust and the C kernel shows in the row's text.
+ * Skips without CONFIG_FAULT_INJECTION_DEBUG_FS, FAIL_PAGE_ALLOC, FAILSLAB.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/memfd.h>
+#include <linux/userfaultfd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kselftest.h"
+#include "uffd-util.h"
+
+#define NPAGES		4
+#define MAX_NTH		64	/* more fallible calls than this: a failure */
+#define PMD_SIZE	(2UL << 20)
+
+#define FI		"/sys/kernel/debug/"
+
+enum mem { ANON, SHMEM, SHMEM_PRIVATE, HUGETLB, NR_MEM };
+static const char *const mem_name[] = {
+	"anon", "shmem", "shmem-private", "hugetlb",
+};
+
+enum op { COPY, ZEROPAGE, CONTINUE, POISON, WP, NR_OP };
+static const char *const op_name[] = {
+	"COPY", "ZEROPAGE", "CONTINUE", "POISON", "WRITEPROTECT",
+};
+
+struct setup {
+	enum mem mem;
+	size_t ps;		/* page size of @mem, bytes */
+	char *area;		/* the whole mapping */
+	size_t area_len;
+	char *dst;		/* the NPAGES pages of the range */
+	char *src;		/* NPAGES pages of source bytes */
+	int memfd, uffd;
+};
+
+struct outcome {
+	int rc, err;
+	long long result;	/* the result field; len or 0 for WP */
+};
+
+static int pagemap_fd;
+static size_t huge_ps;		/* the default huge page size, bytes */
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n = -1;
+
+	if (fd >= 0) {
+		n = write(fd, s, strlen(s));
+		close(fd);
+	}
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/*
+ * The /proc/meminfo counters that must come back, in kB or pages.  The
+ * first three may also go down (the unmap can free page tables the test
+ * made before the case began), never up; the huge page counts are exact.
+ */
+#define NR_COUNTERS 5
+static const char *const counters[NR_COUNTERS] = {
+	"AnonPages", "Shmem", "PageTables", "HugePages_Free", "HugePages_Rsvd",
+};
+
+/*
+ * Reads the counters, exact: the per-CPU differences are folded first
+ * (vm.stat_refresh), and no stdio is used (the test's own heap must not
+ * grow between two readings, or its pages would count as AnonPages).
+ */
+static void read_counters(long *v)
+{
+	static char buf[8192];
+	int fd;
+	ssize_t n;
+
+	write_str("/proc/sys/vm/stat_refresh", "1");
+	fd = open("/proc/meminfo", O_RDONLY);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	for (int i = 0; i < NR_COUNTERS; i++) {
+		char needle[32], *at;
+
+		snprintf(needle, sizeof(needle), "\n%s:", counters[i]);
+		at = strstr(buf, needle);
+		v[i] = at ? strtol(at + strlen(needle), NULL, 10) : -1;
+	}
+}
+
+static char byte_of(size_t page)
+{
+	return (char)(0x40 + page);
+}
+
+/* Whether @mem supports @op at all in this test (as upstream does). */
+static int supported(enum mem mem, enum op op)
+{
+	if (op == CONTINUE && mem == ANON)
+		return 0;		/* MINOR is for file memory */
+	if (op == ZEROPAGE && mem == HUGETLB)
+		return 0;		/* EINVAL upstream, not a fill */
+	return 1;
+}
+
+static uint64_t features_for(enum mem mem, enum op op)
+{
+	if (op == CONTINUE)
+		return mem == HUGETLB ? UFFD_FEATURE_MINOR_HUGETLBFS : UFFD_FEATURE_MINOR_SHMEM;
+	if (op == POISON)
+		return UFFD_FEATURE_POISON;
+	if (op == WP)
+		return mem == ANON ? 0 : UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
+	return mem == HUGETLB ? UFFD_FEATURE_MISSING_HUGETLBFS :
+	       mem == ANON ? 0 : UFFD_FEATURE_MISSING_SHMEM;
+}
+
+static void teardown(struct setup *s)
+{
+	if (s->area && s->area != MAP_FAILED)
+		munmap(s->area, s->area_len);
+	if (s->src && s->src != MAP_FAILED)
+		munmap(s->src, NPAGES * s->ps);
+	if (s->memfd >= 0)
+		close(s->memfd);
+	if (s->uffd >= 0)
+		close(s->uffd);
+	memset(s, 0, sizeof(*s));
+	s->memfd = -1;
+	s->uffd = -1;
+}
+
+/*
+ * A fresh mapping of two PMD-sized blocks (huge pages for hugetlb) with
+ * the range in the middle: 2 pages before the boundary, 2 after; for WP
+ * the range is populated first, for CONTINUE the page cache is.  Returns
+ * 0, -1 with errno set, or -2 when the kernel lacks a feature.
+ */
+static int set_up(struct setup *s, enum mem mem, enum op op)
+{
+	uint64_t mode = op == CONTINUE ? UFFDIO_REGISTER_MODE_MINOR :
+			op == WP ? UFFDIO_REGISTER_MODE_WP : UFFDIO_REGISTER_MODE_MISSING;
+	int flags = mem == SHMEM_PRIVATE || mem == ANON ? MAP_PRIVATE : MAP_SHARED;
+	char *hole;
+
+	memset(s, 0, sizeof(*s));
+	s->memfd = -1;
+	s->uffd = -1;
+	s->mem = mem;
+	s->ps = mem == HUGETLB ? huge_ps : (size_t)getpagesize();
+	s->area_len = mem == HUGETLB ? NPAGES * s->ps : 2 * PMD_SIZE;
+	s->src = mmap(NULL, NPAGES * s->ps, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (s->src == MAP_FAILED)
+		return -1;
+	madvise(s->src, NPAGES * s->ps, MADV_NOHUGEPAGE);
+	for (size_t i = 0; i < NPAGES; i++)
+		memset(s->src + i * s->ps, byte_of(i), s->ps);
+
+	if (mem != ANON) {
+		s->memfd = memfd_create("uffd-fill-faults",
+					MFD_CLOEXEC | (mem == HUGETLB ? MFD_HUGETLB : 0));
+		if (s->memfd < 0 || ftruncate(s->memfd, s->area_len))
+			return -1;
+	}
+	/* A 2 MB-aligned hole twice the area, so the range straddles a PMD */
+	hole = mmap(NULL, s->area_len + PMD_SIZE, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (hole == MAP_FAILED)
+		return -1;
+	s->area = (char *)(((unsigned long)hole + PMD_SIZE - 1) & ~(PMD_SIZE - 1));
+	munmap(hole, s->area_len + PMD_SIZE);
+	s->area = mmap(s->area, s->area_len, PROT_READ | PROT_WRITE, flags | MAP_FIXED |
+		       (mem == ANON ? MAP_ANONYMOUS : 0), s->memfd, 0);
+	if (s->area == MAP_FAILED)
+		return -1;
+	if (mem == ANON)
+		madvise(s->area, s->area_len, MADV_NOHUGEPAGE);
+	s->dst = mem == HUGETLB ? s->area : s->area + PMD_SIZE - 2 * s->ps;
+
+	if (op == CONTINUE) {
+		/*
+		 * The page cache holds the bytes (written through a second,
+		 * unregistered mapping: hugetlbfs has no write()); nothing of
+		 * the range is mapped.
+		 */
+		char *view = mmap(NULL, s->area_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+				  s->memfd, 0);
+
+		if (view == MAP_FAILED)
+			return -1;
+		memcpy(view + (s->dst - s->area), s->src, NPAGES * s->ps);
+		munmap(view, s->area_len);
+	} else if (op == WP) {
+		for (size_t i = 0; i < NPAGES; i++)
+			memset(s->dst + i * s->ps, byte_of(i), s->ps);
+	}
+
+	s->uffd = uffd_open();
+	if (s->uffd < 0)
+		return -1;
+	if (uffd_api(s->uffd, features_for(mem, op), NULL))
+		return -2;
+	if (uffd_register(s->uffd, s->area, s->area_len, mode))
+		return errno == EINVAL ? -2 : -1;
+	return 0;
+}
+
+/* @op over pages [@from, NPAGES) of the range. */
+static struct outcome call(struct setup *s, enum op op, size_t from)
+{
+	unsigned long start = (unsigned long)s->dst + from * s->ps;
+	unsigned long len = (NPAGES - from) * s->ps;
+	struct outcome o = { 0 };
+
+	switch (op) {
+	case COPY: {
+		struct uffdio_copy c = {
+			.dst = start, .src = (unsigned long)s->src + from * s->ps, .len = len,
+		};
+
+		o.rc = ioctl(s->uffd, UFFDIO_COPY, &c);
+		o.result = c.copy;
+		break;
+	}
+	case ZEROPAGE: {
+		struct uffdio_zeropage z = { .range = { .start = start, .len = len } };
+
+		o.rc = ioctl(s->uffd, UFFDIO_ZEROPAGE, &z);
+		o.result = z.zeropage;
+		break;
+	}
+	case CONTINUE: {
+		struct uffdio_continue c = { .range = { .start = start, .len = len } };
+
+		o.rc = ioctl(s->uffd, UFFDIO_CONTINUE, &c);
+		o.result = c.mapped;
+		break;
+	}
+	case POISON: {
+		struct uffdio_poison c = { .range = { .start = start, .len = len } };
+
+		o.rc = ioctl(s->uffd, UFFDIO_POISON, &c);
+		o.result = c.updated;
+		break;
+	}
+	default:
+		o.rc = uffd_writeprotect(s->uffd, (void *)start, len, 1);
+		o.result = o.rc ? 0 : (long long)len;
+		break;
+	}
+	o.err = o.rc ? errno : 0;
+	return o;
+}
+
+/*
+ * @op with the @nth fallible call of the task failing.  *@reached is 0
+ * when the ioctl made fewer than @nth such calls (nothing was injected).
+ */
+static struct outcome call_failing(struct setup *s, enum op op, int nth, int *reached)
+{
+	char buf[16];
+	struct outcome o;
+	int fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	ssize_t n;
+
+	*reached = 0;
+	if (fd < 0) {
+		o.rc = -1;
+		o.err = errno;
+		o.result = 0;
+		return o;
+	}
+	snprintf(buf, sizeof(buf), "%d", nth);
+	if (write(fd, buf, strlen(buf)) < 0)
+		ksft_exit_fail_msg("fail-nth: %s\n", strerror(errno));
+	o = call(s, op, 0);
+	/* Read back what is left: 0 means the failure was injected */
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = 0;
+	*reached = n > 0 && atoi(buf) == 0;
+	if (write(fd, "0", 1) < 0)
+		ksft_exit_fail_msg("fail-nth reset: %s\n", strerror(errno));
+	close(fd);
+	return o;
+}
+
+/* The pagemap entry of @p (pagemap has one per base page, whatever maps it) */
+static int pagemap_flags(const void *p, uint64_t *e)
+{
+	return pagemap_entry(pagemap_fd, p, getpagesize(), e);
+}
+
+/* Whether page @i of the range is mapped (or carries what the op leaves). */
+static int page_done(struct setup *s, enum op op, size_t i)
+{
+	uint64_t e;
+
+	if (pagemap_flags(s->dst + i * s->ps, &e))
+		return -1;
+	if (op == WP)
+		return !!(e & PM_UFFD_WP);
+	if (op == POISON)
+		return -1;	/* a marker: checked by reading after completion */
+	return !!(e & PM_PRESENT);
+}
+
+/* After completion: each page holds what @op puts there.  NULL or why not. */
+static const char *contents_ok(struct setup *s, enum op op)
+{
+	for (size_t i = 0; i < NPAGES; i++) {
+		char *p = s->dst + i * s->ps;
+
+		switch (op) {
+		case POISON:
+			if (!read_sigbus(p))
+				return "a poisoned page reads without SIGBUS";
+			break;
+		case ZEROPAGE:
+			if (p[0] || p[s->ps - 1])
+				return "a zero page is not zero";
+			break;
+		case WP:
+			if (page_done(s, op, i) != 1)
+				return "a page is not write-protected";
+			/* fall through */
+		default:
+			if (p[0] != byte_of(i) || p[s->ps - 1] != byte_of(i))
+				return "a page does not hold its bytes";
+		}
+	}
+	return NULL;
+}
+
+/*
+ * One failing allocation: checks the outcome, completes the range and
+ * checks the contents.  Returns NULL or what went wrong; *@done gets the
+ * number of pages the failed call reported done.
+ */
+static const char *check_one(struct setup *s, enum op op, struct outcome o, size_t *done)
+{
+	long long len = NPAGES * s->ps;
+	struct outcome rest;
+
+	*done = 0;
+	if (o.rc == 0) {
+		if (o.result != len)
+			return "returned 0 with a short count";
+		*done = NPAGES;
+	} else if (o.result > 0) {
+		if (o.err != EAGAIN || o.result >= len || o.result % s->ps)
+			return "a partial count without EAGAIN, or not whole pages";
+		*done = o.result / s->ps;
+	} else if (op != WP && o.result != -o.err) {
+		return "the result field and errno disagree";
+	}
+	if (op != WP && op != POISON) {
+		for (size_t i = 0; i < NPAGES; i++) {
+			int d = page_done(s, op, i);
+
+			if (d < 0)
+				return "pagemap unreadable";
+			if (d != (i < *done))
+				return i < *done ? "a page reported done is not mapped" :
+						   "a page after the count is mapped";
+		}
+	}
+	if (*done < NPAGES) {
+		rest = call(s, op, op == WP ? 0 : *done);
+		if (rest.rc)
+			return "the ioctl over the rest of the range failed";
+	}
+	return contents_ok(s, op);
+}
+
+static void run(enum mem mem, enum op op)
+{
+	long before[NR_COUNTERS], after[NR_COUNTERS];
+	struct setup s;
+	struct outcome o;
+	int reached = 1, nth, r;
+
+	for (nth = 1; reached && nth <= MAX_NTH; nth++) {
+		const char *why;
+		size_t done;
+
+		read_counters(before);
+		r = set_up(&s, mem, op);
+		if (r) {
+			if (r == -2)
+				ksft_test_result_skip("%s %s: not offered\n", op_name[op],
+						      mem_name[mem]);
+			else
+				ksft_test_result_fail("%s %s: setup: %s\n", op_name[op],
+						      mem_name[mem], strerror(errno));
+			teardown(&s);
+			return;
+		}
+		o = call_failing(&s, op, nth, &reached);
+		why = check_one(&s, op, o, &done);
+		teardown(&s);
+		read_counters(after);
+		for (int i = 0; !why && i < NR_COUNTERS; i++)
+			if (i < 3 ? after[i] > before[i] : after[i] != before[i]) {
+				ksft_print_msg("%s: %ld before, %ld after\n", counters[i],
+					       before[i], after[i]);
+				why = "a counter did not come back (leak)";
+			}
+		if (!reached) {
+			/* The last run: nothing was injected, all must be done */
+			if (!why && done != NPAGES)
+				why = "without injection the ioctl did not complete";
+			if (why)
+				ksft_test_result_fail("%s %s, no failure injected: %s\n",
+						      op_name[op], mem_name[mem], why);
+			else
+				ksft_test_result_pass("%s %s: %d fallible allocations, %s\n",
+						      op_name[op], mem_name[mem], nth - 1,
+						      "each failed in turn");
+			return;
+		}
+		if (why)
+			ksft_test_result_fail("%s %s, allocation %d fails: %s (rc=%d errno=%d %s=%lld)\n",
+					      op_name[op], mem_name[mem], nth, why, o.rc, o.err,
+					      "result", o.result);
+		else
+			ksft_test_result_pass("%s %s, allocation %d fails: %zu of %d pages, %s\n",
+					      op_name[op], mem_name[mem], nth, done, NPAGES,
+					      o.rc ? strerror(o.err) : "ok");
+	}
+	ksft_test_result_fail("%s %s: more than %d fallible allocations\n", op_name[op],
+			      mem_name[mem], MAX_NTH);
+}
+
+int main(void)
+{
+	static const char *const knobs[][2] = {
+		{ FI "fail_page_alloc/ignore-gfp-wait", "N" },
+		{ FI "fail_page_alloc/ignore-gfp-highmem", "N" },
+		{ FI "fail_page_alloc/min-order", "0" },
+		{ FI "failslab/ignore-gfp-wait", "N" },
+		/* An injected failure is not a bug: no stack dump in the log */
+		{ FI "fail_page_alloc/verbose", "0" },
+		{ FI "failslab/verbose", "0" },
+	};
+	long hsize;
+
+	ksft_print_header();
+	if (access("/proc/thread-self/fail-nth", W_OK) || access(FI "failslab", F_OK) ||
+	    access(FI "fail_page_alloc", F_OK))
+		ksft_exit_skip("no fault injection (%s)\n",
+			       "FAULT_INJECTION_DEBUG_FS, FAILSLAB, FAIL_PAGE_ALLOC");
+	/* Any allocation of this task may be made to fail, not only some */
+	for (size_t i = 0; i < ARRAY_SIZE(knobs); i++)
+		if (write_str(knobs[i][0], knobs[i][1]))
+			ksft_exit_fail_msg("%s: %s\n", knobs[i][0], strerror(errno));
+	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
+	if (pagemap_fd < 0 || catch_sigbus())
+		ksft_exit_fail_msg("pagemap or sigaction: %s\n", strerror(errno));
+	huge_ps = hugepage_size();
+
+	for (enum mem mem = ANON; mem < NR_MEM; mem++) {
+		for (enum op op = COPY; op < NR_OP; op++) {
+			if (!supported(mem, op))
+				continue;
+			if (mem == HUGETLB && hugepages_free(&hsize) < NPAGES)
+				ksft_test_result_skip("%s %s: not enough free huge pages\n",
+						      op_name[op], mem_name[mem]);
+			else
+				run(mem, op);
+		}
+	}
+	/* The number of rows depends on the kernel: the plan comes last */
+	ksft_set_plan(ksft_test_num());
+	ksft_finished();
+}
