@@ -16,7 +16,7 @@ say() { echo "build[$IMPL]: $*"; }
 die() { echo "build[$IMPL]: ERROR: $*" >&2; exit 1; }
 
 [ -f "$top/config/$IMPL.config" ] ||
-	die "IMPL must name a config/<IMPL>.config (rust, c, rust-nowp, rust-lockdep, c-lockdep), not '$IMPL'"
+	die "IMPL must name a config/<IMPL>.config (rust, c, rust-nowp, rust-lockdep, c-lockdep, rust-kasan, c-kasan), not '$IMPL'"
 for t in clang ld.lld rustc bindgen flex bison bc gcc cpio rsync; do
 	command -v $t >/dev/null || die "$t not found: run scripts/deps.sh (make deps)"
 done

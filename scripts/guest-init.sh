@@ -6,6 +6,8 @@
 #   uffd.only=NAME   with mode=test: only the programs whose name contains NAME
 #   uffd.mode=soak   run upstream uffd-unit-tests -f NAME (uffd.only=NAME)
 #                    uffd.soak=N times, to measure a flaky test's failure rate
+#   uffd.mode=stress our shadow-model stress test, uffd.soak=N seeds of
+#                    10000 operations each (from seed 1000)
 # Each program's output is framed by "=== BEGIN name" and "=== END name rc=N";
 # scripts/results.py on the host turns that into KTAP lines and a summary.
 /bin/busybox --install -s /bin
@@ -96,12 +98,30 @@ soak)
 		echo "=== END soak-$i rc=$?"
 	done
 	;;
+stress)
+	run uffd-shadow-stress $((60 + soak * 30)) vm/uffd-shadow-stress -s 1000 -n "$soak" -o 10000
+	;;
 bench)
 	for t in bench/*; do
 		[ -x "$t" ] && run "${t#bench/}" 300 "$t"
 	done
 	;;
 esac
+
+# With kmemleak (the *-kasan kernels): a scan now, reported like a test.
+# Objects younger than 5 s are not reported yet; the tests are done by then.
+if [ "$mode" = test ] && [ -w /sys/kernel/debug/kmemleak ]; then
+	echo "=== BEGIN kmemleak"
+	echo scan > /sys/kernel/debug/kmemleak
+	leaks=$(cat /sys/kernel/debug/kmemleak)
+	if [ -z "$leaks" ]; then
+		echo "ok 1 no unreferenced objects after the tests"
+	else
+		echo "not ok 1 no unreferenced objects after the tests"
+		echo "$leaks" | head -60 | sed 's/^/# /'
+	fi
+	echo "=== END kmemleak rc=0"
+fi
 
 echo "=== KERNEL LOG"
 dmesg

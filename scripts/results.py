@@ -17,7 +17,8 @@ SPLAT = re.compile(
     r"(BUG:|WARNING:|Oops|Kernel panic|kernel BUG at|KASAN:|UBSAN:|"
     r"general protection fault|possible circular locking|possible recursive locking|"
     r"inconsistent lock state|rcu: INFO:|rcu_sched self-detected stall|"
-    r"blocked for more than|Call Trace:|rust_panic|panicked at)"
+    r"blocked for more than|Call Trace:|rust_panic|panicked at|"
+    r"suspected memory leak|page_table_check)"
 )
 UNIT = re.compile(
     r"Testing (?P<name>.+?)\.\.\. (?:(?P<done>done)|skipped \[reason: (?P<skip>.*?)\]|"

@@ -93,11 +93,20 @@ class ResultsTest(unittest.TestCase):
                       "WARNING: possible circular locking dependency detected",
                       "rcu: INFO: rcu_sched self-detected stall on CPU",
                       "INFO: task uffd-stress:88 blocked for more than 120 seconds.",
-                      "rust_kernel: panicked at mm/userfaultfd_rs.rs:10:5:"]:
+                      "rust_kernel: panicked at mm/userfaultfd_rs.rs:10:5:",
+                      "kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+                      "kernel BUG at mm/page_table_check.c:71!"]:
             log = CLEAN.replace("=== DONE", f"[   12.345678] {splat}\n=== DONE")
             rc, out = run(log)
             self.assertNotEqual(rc, 0, splat)
             self.assertIn("kernel splat", out)
+
+    def test_kmemleak_section(self):
+        leak = ("=== BEGIN kmemleak\nnot ok 1 no unreferenced objects after the tests\n"
+                "# unreferenced object 0xffff888003e4c000 (size 64):\n=== END kmemleak rc=0\n")
+        rc, out = run(CLEAN.replace("=== KERNEL LOG", leak + "=== KERNEL LOG"))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("not ok", out)
 
     def test_user_text_is_not_a_splat(self):
         log = CLEAN.replace("nr_pages: 8192", "nr_pages: 8192 (no BUG: here)")

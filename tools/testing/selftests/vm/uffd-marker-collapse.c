@@ -315,7 +315,12 @@ static void run_case(enum mem mem, enum marker marker, enum how how, int alone)
 			goto fail;
 	}
 	if (how == COLLAPSE) {
-		int rc = madvise(p, HPS, MADV_COLLAPSE);
+		int rc, tries = 0;
+
+		/* EAGAIN: a page was busy (locked, off the LRU); try again */
+		do {
+			rc = madvise(p, HPS, MADV_COLLAPSE);
+		} while (rc && errno == EAGAIN && ++tries < 10 && !usleep(100000));
 
 		/* Without a marker it must work; with one it may refuse */
 		if (marker == NO_MARKER && rc) {

@@ -214,6 +214,15 @@ static inline int read_sigbus(volatile char *p)
 	return 0;
 }
 
+/* 1 when writing @v at @p raises SIGBUS, 0 when it is written. */
+static inline int write_sigbus(volatile char *p, char v)
+{
+	if (sigsetjmp(uffd_sigbus_jmp, 1))
+		return 1;
+	*p = v;
+	return 0;
+}
+
 #ifdef BENCH_NAME
 /*
  * For the benchmarks, which define BENCH_NAME (their name, for the error
