@@ -123,13 +123,29 @@ static char *addr_of(enum region r, int i)
 __printf(1, 2)
 static void mismatch(const char *fmt, ...)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	va_list ap;
 
-	if (st.failure[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(st.failure, sizeof(st.failure), fmt, ap);
-	va_end(ap);
+	pthread_mutex_lock(&lock);
+	if (!st.failure[0]) {
+		va_start(ap, fmt);
+		vsnprintf(st.failure, sizeof(st.failure), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/*
+ * A resolver ioctl failed: the faulting thread would wait for ever, so
+ * report from here and end the program (its exit status fails the test).
+ */
+static void resolver_failed(const char *what)
+{
+	ksft_print_msg("seed %llu, operation %d: resolver: %s: %s\n", st.seed, st.op, what,
+		       strerror(errno));
+	ksft_test_result_fail("seed %llu: the resolver could not resolve a fault\n", st.seed);
+	fflush(stdout);
+	_exit(1);
 }
 
 static void fill_page(char *p, uint8_t tag, size_t size)
@@ -177,7 +193,7 @@ static void *resolver(void *arg)
 		if (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) {
 			atomic_fetch_add(&m->wpfault, 1);
 			if (uffd_writeprotect(st.uffd, (void *)addr, st.ps[r], 0))
-				mismatch("resolver: un-protect: %s", strerror(errno));
+				resolver_failed("un-protect");
 		} else if (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR) {
 			struct uffdio_continue c = {
 				.range = { .start = addr, .len = st.ps[r] },
@@ -186,7 +202,7 @@ static void *resolver(void *arg)
 
 			atomic_fetch_add(&m->minor, 1);
 			if (ioctl(st.uffd, UFFDIO_CONTINUE, &c))
-				mismatch("resolver: CONTINUE: %s", strerror(errno));
+				resolver_failed("CONTINUE");
 		} else {
 			struct uffdio_copy c = {
 				.dst = addr, .src = (unsigned long)st.buf, .len = st.ps[r],
@@ -196,7 +212,7 @@ static void *resolver(void *arg)
 			atomic_fetch_add(&m->missing, 1);
 			fill_page(st.buf, m->tag, st.ps[r]);
 			if (ioctl(st.uffd, UFFDIO_COPY, &c))
-				mismatch("resolver: COPY: %s", strerror(errno));
+				resolver_failed("COPY");
 		}
 	}
 	return NULL;
@@ -684,6 +700,8 @@ static int run_seed(unsigned long long seed, int ops, int with_hugetlb)
 	int ok;
 
 	memset(&st, 0, sizeof(st));
+	for (enum region r = ANON; r < NR_REGIONS; r++)
+		st.memfd[r] = -1;
 	st.seed = seed;
 	rnd_state = seed * 0x9E3779B97F4A7C15ULL + 1;
 	st.nregions = with_hugetlb ? NR_REGIONS : HUGETLB;

@@ -187,10 +187,20 @@ static inline void fill_pattern(char *p, size_t len, unsigned int seed)
 }
 
 static sigjmp_buf uffd_sigbus_jmp;
+static volatile sig_atomic_t uffd_sigbus_armed;
 
+/* A SIGBUS outside read_sigbus()/write_sigbus() is a failure: say so, exit. */
 static inline void uffd_sigbus_handler(int sig)
 {
+	static const char msg[] = "# unexpected SIGBUS (a poisoned page?)\n";
+
 	(void)sig;
+	if (!uffd_sigbus_armed) {
+		if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
+			_exit(1);
+		_exit(1);
+	}
+	uffd_sigbus_armed = 0;
 	siglongjmp(uffd_sigbus_jmp, 1);
 }
 
@@ -210,7 +220,9 @@ static inline int read_sigbus(volatile char *p)
 {
 	if (sigsetjmp(uffd_sigbus_jmp, 1))
 		return 1;
+	uffd_sigbus_armed = 1;
 	(void)*p;
+	uffd_sigbus_armed = 0;
 	return 0;
 }
 
@@ -219,7 +231,9 @@ static inline int write_sigbus(volatile char *p, char v)
 {
 	if (sigsetjmp(uffd_sigbus_jmp, 1))
 		return 1;
+	uffd_sigbus_armed = 1;
 	*p = v;
+	uffd_sigbus_armed = 0;
 	return 0;
 }
 
