@@ -466,8 +466,9 @@ static void run(enum mem mem, enum op op)
 	if (why)
 		ksft_test_result_fail("%s, allocation %d failed: %s\n", desc, nth - 1, why);
 	else
-		ksft_test_result_pass("%s: each of its %d fallible allocations failed in turn\n",
-				      desc, nth - 2);
+		ksft_test_result_pass("%s: each fallible allocation failed in turn\n", desc);
+	/* How many there were varies from run to run: not in the row's name */
+	ksft_print_msg("%s: %d fallible allocations\n", desc, nth - 2);
 }
 
 int main(void)
