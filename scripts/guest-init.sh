@@ -99,7 +99,7 @@ soak)
 	done
 	;;
 stress)
-	run uffd-shadow-stress $((60 + soak * 30)) vm/uffd-shadow-stress -s 1000 -n "$soak" -o 10000
+	run uffd-shadow-stress $((60 + soak * 90)) vm/uffd-shadow-stress -s 1000 -n "$soak" -o 10000
 	;;
 bench)
 	for t in bench/*; do
