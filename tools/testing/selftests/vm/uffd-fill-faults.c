@@ -73,18 +73,6 @@ struct outcome {
 static int pagemap_fd;
 static size_t huge_ps;		/* the default huge page size, bytes */
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n = -1;
-
-	if (fd >= 0) {
-		n = write(fd, s, strlen(s));
-		close(fd);
-	}
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
 /*
  * The /proc/meminfo counters that must come back, in kB or pages.  The
  * first three may also go down (the unmap can free page tables the test
@@ -106,7 +94,7 @@ static void read_counters(long *v)
 	int fd;
 	ssize_t n;
 
-	write_str("/proc/sys/vm/stat_refresh", "1");
+	write_file("/proc/sys/vm/stat_refresh", "1");
 	fd = open("/proc/meminfo", O_RDONLY);
 	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
 
@@ -492,7 +480,7 @@ int main(void)
 			       "FAULT_INJECTION_DEBUG_FS, FAILSLAB, FAIL_PAGE_ALLOC");
 	/* Any allocation of this task may be made to fail, not only some */
 	for (size_t i = 0; i < ARRAY_SIZE(knobs); i++)
-		if (write_str(knobs[i][0], knobs[i][1]))
+		if (write_file(knobs[i][0], knobs[i][1]))
 			ksft_exit_fail_msg("%s: %s\n", knobs[i][0], strerror(errno));
 	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
 	if (pagemap_fd < 0 || catch_sigbus())

@@ -76,18 +76,6 @@ static int sysfs_read(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-static int sysfs_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
 /* The setting in brackets of a THP mode file ("always [advise] never"). */
 static void sysfs_mode(const char *s, char *mode, size_t len)
 {
@@ -141,7 +129,7 @@ static long shmem_huge_kb(void)
 	long kb = -1;
 	FILE *f;
 
-	sysfs_write("/proc/sys/vm/stat_refresh", "1");
+	write_file("/proc/sys/vm/stat_refresh", "1");
 	f = fopen("/proc/meminfo", "r");
 	while (f && fgets(line, sizeof(line), f))
 		if (sscanf(line, "ShmemHugePages: %ld kB", &kb) == 1)
@@ -293,7 +281,7 @@ static int khugepaged_scans(void)
 	int ret = -1;
 
 	/* khugepaged sleeps between rows, so that it cannot collapse early */
-	sysfs_write(KHUGE "scan_sleep_millisecs", "10");
+	write_file(KHUGE "scan_sleep_millisecs", "10");
 	for (int i = 0; i < 3000; i++) {
 		if (sysfs_long(KHUGE "full_scans") >= start + 3) {
 			ret = 0;
@@ -301,7 +289,7 @@ static int khugepaged_scans(void)
 		}
 		usleep(10000);
 	}
-	sysfs_write(KHUGE "scan_sleep_millisecs", KHUGE_IDLE_MS);
+	write_file(KHUGE "scan_sleep_millisecs", KHUGE_IDLE_MS);
 	return ret;
 }
 
@@ -418,7 +406,7 @@ static void restore_knobs(void)
 {
 	for (size_t i = 0; i < NR_KNOBS; i++)
 		if (saved[i][0])
-			sysfs_write(knobs[i], saved[i]);
+			write_file(knobs[i], saved[i]);
 }
 
 static void on_sigterm(int sig)
@@ -449,7 +437,7 @@ int main(void)
 	/* The guest's timeout kills with SIGTERM: restore the settings then too */
 	signal(SIGTERM, on_sigterm);
 	for (size_t i = 0; i < NR_KNOBS; i++)
-		if (sysfs_write(knobs[i], set[i]))
+		if (write_file(knobs[i], set[i]))
 			ksft_exit_fail_msg("cannot write %s\n", knobs[i]);
 	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
 	if (pagemap_fd < 0 || catch_sigbus())

@@ -167,6 +167,19 @@ static inline long hugepages_free(long *size)
 	return nfree;
 }
 
+/* Writes @s to the file at @path (sysfs, procfs): 0, or -1 with errno set. */
+static inline int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
 /* pthread_join() that gives up after @seconds: 0, or an error number. */
 static inline int join_within(pthread_t t, int seconds)
 {
