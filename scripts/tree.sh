@@ -83,4 +83,15 @@ for d in mm rust include; do
 	[ -d "$top/$d" ] || continue
 	rsync -a --checksum "$top/$d/" "$SRC/$d/"
 done
+# Files an earlier overlay added and this one no longer has (moved or
+# deleted in the repository) are removed from the tree.
+manifest=$B/overlay.files
+(cd "$top" && find mm rust include -type f | LC_ALL=C sort) >"$manifest.new"
+if [ -f "$manifest" ]; then
+	LC_ALL=C comm -23 "$manifest" "$manifest.new" | while IFS= read -r f; do
+		rm -f "$SRC/$f"
+		say "removed $f (no longer in the overlay)"
+	done
+fi
+mv "$manifest.new" "$manifest"
 say "overlay synced"

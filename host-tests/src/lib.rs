@@ -9,7 +9,7 @@ pub mod swp_layout;
 // The ioctl argument checks; crate-private in the kernel, so tested from
 // inside this crate (src/uapi_tests.rs).
 #[allow(dead_code)]
-#[path = "../../mm/userfaultfd_rs_uapi.rs"]
+#[path = "../../mm/userfaultfd_rs/uapi.rs"]
 mod uapi;
 #[cfg(test)]
 mod uapi_tests;

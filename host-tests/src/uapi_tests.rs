@@ -180,36 +180,36 @@ fn fill_modes_match_c() {
             }
         }
     }
-    assert_eq!(FillOp::Copy.input_words(), 4);
-    assert_eq!(FillOp::Poison.input_words(), 3);
 }
 
 #[test]
 fn fill_outcome_matches_c() {
-    use crate::uapi::FillOutcome;
+    use crate::uapi::{FillOutcome, FillProgress};
     let len = 4 * PAGE;
-    assert_eq!(FillOutcome::of(-17, len), FillOutcome::Failed(-17));
-    assert_eq!(FillOutcome::of(-11, len), FillOutcome::Failed(-11));
-    assert_eq!(
-        FillOutcome::of(len as i64, len),
-        FillOutcome::Filled {
-            wake_len: len,
-            complete: true
-        }
-    );
-    assert_eq!(
-        FillOutcome::of(2 * PAGE as i64, len),
-        FillOutcome::Filled {
-            wake_len: 2 * PAGE,
-            complete: false
-        }
-    );
-    // C BUG()s on 0; we wake nothing and report EAGAIN.
-    assert_eq!(
-        FillOutcome::of(0, len),
-        FillOutcome::Filled {
-            wake_len: 0,
-            complete: false
-        }
-    );
+    // Nothing filled: the error, in the result field and as the return.
+    let mut p = FillProgress::new();
+    p.stop(-17);
+    assert_eq!(p.result_field(), -17);
+    assert_eq!(p.wake_len(), 0);
+    assert_eq!(p.outcome(len), FillOutcome::Failed(-17));
+    // Everything filled.
+    let mut p = FillProgress::new();
+    for _ in 0..4 {
+        p.advance(PAGE);
+    }
+    assert_eq!(p.result_field(), len as i64);
+    assert_eq!(p.wake_len(), len);
+    assert_eq!(p.outcome(len), FillOutcome::Complete);
+    // Part filled, then an error: the bytes, a wake-up, and EAGAIN.
+    let mut p = FillProgress::new();
+    p.advance(2 * PAGE);
+    p.stop(-17);
+    assert_eq!(p.result_field(), 2 * PAGE as i64);
+    assert_eq!(p.wake_len(), 2 * PAGE);
+    assert_eq!(p.outcome(len), FillOutcome::Partial);
+    // Stopped with neither progress nor error (cannot happen): no wake-up,
+    // and EAGAIN rather than success.
+    let p = FillProgress::new();
+    assert_eq!(p.wake_len(), 0);
+    assert_eq!(p.outcome(len), FillOutcome::Partial);
 }

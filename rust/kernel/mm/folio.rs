@@ -14,6 +14,10 @@ use crate::{
     bindings,
     error::{code::*, to_result, Result},
 };
+
+// The flag of `uffd_rs_copy_folio_from_user()`: copy with page faults
+// disabled.
+const COPY_NOFAULT: bool = true;
 use core::{marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
 
 /// One reference on a folio.
@@ -37,7 +41,7 @@ impl Folio {
     pub fn alloc_anon(vma: &VmaRef, addr: usize, zeroed: bool) -> Result<Self> {
         // SAFETY: the VMA is stable (its invariant); the allocator takes
         // the VMA only for its memory policy.
-        let ptr = unsafe { bindings::uffd_rs_alloc_folio(vma.as_raw(), addr as _, zeroed) };
+        let ptr = unsafe { bindings::uffd_rs_alloc_folio(vma.as_ptr(), addr as _, zeroed) };
         // INVARIANT: a new folio comes with one reference, ours.
         NonNull::new(ptr).map(|ptr| Self { ptr }).ok_or(ENOMEM)
     }
@@ -69,7 +73,9 @@ impl Folio {
         // SAFETY: we own a reference on the folio (type invariant) and
         // `&mut self` says nobody else writes it; a bad user address only
         // makes the copy come up short.
-        unsafe { bindings::uffd_rs_copy_folio_from_user(self.ptr.as_ptr(), src as _, true) == 0 }
+        unsafe {
+            bindings::uffd_rs_copy_folio_from_user(self.ptr.as_ptr(), src as _, COPY_NOFAULT) == 0
+        }
     }
 
     /// Copies one page from user address `src` into the folio; may fault
@@ -78,8 +84,9 @@ impl Folio {
     #[inline]
     pub fn copy_from_user(&mut self, src: usize) -> Result {
         // SAFETY: as for `copy_from_user_nofault`.
-        let left =
-            unsafe { bindings::uffd_rs_copy_folio_from_user(self.ptr.as_ptr(), src as _, false) };
+        let left = unsafe {
+            bindings::uffd_rs_copy_folio_from_user(self.ptr.as_ptr(), src as _, !COPY_NOFAULT)
+        };
         if left == 0 {
             Ok(())
         } else {
@@ -93,21 +100,18 @@ impl Folio {
     pub fn prepare_new(&mut self, vma: &VmaRef) -> Result {
         // SAFETY: the folio is ours and not mapped yet (we allocated it);
         // the VMA is stable.
-        to_result(unsafe { bindings::uffd_rs_folio_prepare(vma.as_raw(), self.ptr.as_ptr()) })
+        to_result(unsafe { bindings::uffd_rs_folio_prepare(vma.as_ptr(), self.ptr.as_ptr()) })
     }
 
-    /// The folio's first page, to map: only for a new anonymous folio, one
-    /// that is in no page cache (what [`Folio::alloc_anon`] gives).
+    /// The folio's first page, to map.
     #[inline]
     pub fn page(&self) -> FolioPage<'_> {
         FolioPage {
-            folio: self.ptr,
             // SAFETY: the folio is valid (type invariant); its first page
             // is the folio's own `page` field.
             page: unsafe {
                 NonNull::new_unchecked(&raw mut (*self.ptr.as_ptr()).__bindgen_anon_1.page)
             },
-            in_cache: false,
             _folio: PhantomData,
         }
     }
@@ -124,7 +128,7 @@ impl Drop for Folio {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: we own one reference (type invariant), dropped once.
-        unsafe { bindings::uffd_rs_folio_put(self.ptr.as_ptr()) };
+        unsafe { bindings::folio_put(self.ptr.as_ptr()) };
     }
 }
 
@@ -141,29 +145,22 @@ pub struct LockedFolio {
 }
 
 impl LockedFolio {
-    /// The shmem page-cache folio behind `addr` of the shmem VMA `vma`,
-    /// never allocating one (C: `shmem_get_folio(..., SGP_NOALLOC)`).
-    /// `EFAULT` when the page cache has no page there.
+    /// Takes over a locked folio and the reference of its lookup.
+    ///
+    /// # Safety
+    ///
+    /// `folio` must be locked by the current task, with a reference the
+    /// caller gives to the new value; `page` must be a page of it.
     #[inline]
-    pub fn shmem_get(vma: &VmaRef, addr: usize) -> Result<Self> {
-        if !vma.is_shmem() {
-            return Err(EINVAL);
-        }
-        let mut folio = core::ptr::null_mut();
-        let mut page = core::ptr::null_mut();
-        // SAFETY: `vma` is a stable shmem VMA, which has a file; the
-        // lookup returns a locked, referenced folio or an error.
-        to_result(unsafe {
-            bindings::uffd_rs_shmem_get_folio(vma.as_raw(), addr as _, &mut folio, &mut page)
-        })?;
-        match (NonNull::new(folio), NonNull::new(page)) {
-            // INVARIANT: locked and referenced by the lookup.
-            (Some(folio), Some(page)) => Ok(Self {
-                // SAFETY: the lookup's reference is now ours.
-                folio: ManuallyDrop::new(unsafe { Folio::from_raw(folio) }),
-                page,
-            }),
-            _ => Err(EFAULT),
+    pub(super) unsafe fn from_raw(
+        folio: NonNull<bindings::folio>,
+        page: NonNull<bindings::page>,
+    ) -> Self {
+        // INVARIANT: the caller's promises.
+        Self {
+            // SAFETY: the caller's reference is now ours.
+            folio: ManuallyDrop::new(unsafe { Folio::from_raw(folio) }),
+            page,
         }
     }
 
@@ -173,7 +170,7 @@ impl LockedFolio {
     pub fn page_hwpoison(&self) -> bool {
         #[cfg(CONFIG_MEMORY_FAILURE)]
         // SAFETY: the page belongs to a folio we hold (type invariant).
-        return unsafe { bindings::uffd_rs_page_hwpoison(self.page.as_ptr()) };
+        return unsafe { bindings::PageHWPoison(self.page.as_ptr()) };
         #[cfg(not(CONFIG_MEMORY_FAILURE))]
         false
     }
@@ -182,9 +179,7 @@ impl LockedFolio {
     #[inline]
     pub fn page(&self) -> FolioPage<'_> {
         FolioPage {
-            folio: self.folio.ptr,
             page: self.page,
-            in_cache: true,
             _folio: PhantomData,
         }
     }
@@ -213,61 +208,19 @@ impl Drop for LockedFolio {
 }
 
 /// A page of a folio held by the borrow: what a PTE is made to map.
+///
+/// # Invariants
+///
+/// `page` is a page of a folio on which a reference is held for `'a`.
 pub struct FolioPage<'a> {
-    pub(super) folio: NonNull<bindings::folio>,
-    pub(super) page: NonNull<bindings::page>,
-    pub(super) in_cache: bool,
+    page: NonNull<bindings::page>,
     _folio: PhantomData<&'a Folio>,
 }
 
 impl FolioPage<'_> {
-    /// Whether the folio is in a page cache, rather than a new anonymous
-    /// folio (known from where it came from).
+    /// The raw page pointer, for the C functions that map it.
     #[inline]
-    pub fn in_page_cache(&self) -> bool {
-        self.in_cache
+    pub(super) fn as_ptr(&self) -> *mut bindings::page {
+        self.page.as_ptr()
     }
-}
-
-/// shmem's COPY or ZEROPAGE (`zeropage`) of the page at `addr` of the
-/// shared shmem VMA `vma`, whose PTE table exists (C:
-/// `shmem_mfill_atomic_pte()`): the page goes into the page cache and is
-/// mapped, write-protected if `wp`.  For COPY, `pending` is a page already
-/// filled from `src` outside the locks, which the call consumes; when the
-/// source cannot be read with the locks held, the call fails with `ENOENT`
-/// and leaves the page in `pending` to be filled that way.
-#[inline]
-pub fn shmem_mfill_atomic_pte(
-    vma: &VmaRef,
-    addr: usize,
-    src: usize,
-    zeropage: bool,
-    wp: bool,
-    pending: &mut Option<Folio>,
-) -> Result {
-    if !vma.is_shmem() || !vma.is_shared() {
-        return Err(EINVAL);
-    }
-    let mut folio = pending
-        .take()
-        .map_or(core::ptr::null_mut(), |folio| folio.into_raw().as_ptr());
-    // SAFETY: `vma` is a locked shared shmem VMA whose PTE table at `addr`
-    // exists (the caller made it); `folio` is NULL or a reference we give
-    // to the call, which either consumes it or, with `-ENOENT`, hands a
-    // reference back through the same pointer.
-    let ret = unsafe {
-        bindings::uffd_rs_shmem_mfill_atomic_pte(
-            vma.as_raw(),
-            addr as _,
-            src as _,
-            zeropage,
-            wp,
-            &mut folio,
-        )
-    };
-    if let Some(folio) = NonNull::new(folio) {
-        // SAFETY: a reference the call gave back to us.
-        *pending = Some(unsafe { Folio::from_raw(folio) });
-    }
-    to_result(ret)
 }

@@ -1,31 +1,81 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A PTE table mapped and locked.
+//! PTEs under their page-table lock.
 //!
 //! C header: [`include/linux/mm.h`](srctree/include/linux/mm.h)
 //! (`pte_offset_map_lock()`, `pte_unmap_unlock()`).
+//!
+//! [`PteSlot`] is a PTE whose table lock is held, whoever took it.  We take
+//! it with [`PteTableGuard`], which derefs to the slot; C callers that hold
+//! it pass runs of slots ([`PteRun`]).  [`PmdRef`] is the PMD entry a fill
+//! found or allocated, from which it locks the PTE table.
 
-use super::{folio::FolioPage, pte::Pte, virt::VmaRef};
+use super::{arch, folio::FolioPage, pte::Pte, uffd::MfillFlags, virt::VmaRef};
 use crate::{
     bindings,
-    error::{code::*, Error, Result},
+    error::{code::*, to_result, Error, Result},
 };
-use core::{marker::PhantomData, ptr::NonNull};
+use core::{
+    marker::PhantomData,
+    ops::{Deref, DerefMut},
+    ptr::NonNull,
+};
 
-/// The PTE of one address, with its page table mapped and its lock held.
-///
-/// Holding the guard is holding the page-table lock: the PTE cannot change
-/// under us, except for the hardware's accessed and dirty bits.
+/// One PTE whose page-table lock is held.
 ///
 /// # Invariants
 ///
-/// `ptep` is the PTE of `addr` in a page table mapped by
-/// `pte_offset_map_lock()`, whose lock `ptl` is held until the guard is
-/// dropped.  The VMA the table belongs to is locked for `'a`.
-pub struct PteTableGuard<'a> {
-    ptep: *mut bindings::pte_t,
-    ptl: *mut bindings::spinlock_t,
+/// `ptep` is the PTE of `addr` in a mapped page table of `mm` whose lock is
+/// held for `'a`.
+pub struct PteSlot<'a> {
+    mm: *mut bindings::mm_struct,
     addr: usize,
+    ptep: *mut bindings::pte_t,
+    _ptl: PhantomData<&'a mut bindings::pte_t>,
+}
+
+impl PteSlot<'_> {
+    /// The address the PTE maps.
+    #[inline]
+    pub fn addr(&self) -> usize {
+        self.addr
+    }
+
+    /// The PTE (C: `ptep_get()`).
+    #[inline]
+    pub fn get(&self) -> Pte {
+        // SAFETY: mapped, and its lock held (type invariant).
+        unsafe { arch::ptep_get(self.ptep) }
+    }
+
+    /// Replaces a none PTE with `pte`, a non-present one (a marker): no TLB
+    /// flush or MMU-cache update is needed for that (C: `set_pte_at()`).  A
+    /// PTE that is not none is left alone, with a warning, since
+    /// overwriting it would lose what it maps; `EEXIST` then.
+    #[inline]
+    pub fn set_non_present_over_none(&mut self, pte: Pte) -> Result {
+        if !self.get().is_none() || pte.is_present() {
+            // SAFETY: no preconditions; warns once.
+            unsafe { bindings::uffd_rs_warn_pte_not_none() };
+            return Err(EEXIST);
+        }
+        // SAFETY: the PTE is mapped and its lock held (type invariant); it
+        // is none, so nothing is unmapped and no TLB entry can exist.
+        unsafe { bindings::set_pte_at(self.mm, self.addr as _, self.ptep, pte.into_raw()) };
+        Ok(())
+    }
+}
+
+/// A PTE table mapped and locked by us, with the slot of one address.
+///
+/// # Invariants
+///
+/// `slot.ptep` was mapped by `pte_offset_map_lock()`, whose lock `ptl` is
+/// held until the guard is dropped; `vma`, the VMA of `slot.addr`, is
+/// locked for `'a`.
+pub struct PteTableGuard<'a> {
+    slot: PteSlot<'a>,
+    ptl: *mut bindings::spinlock_t,
     vma: &'a VmaRef,
 }
 
@@ -48,7 +98,7 @@ impl<'a> PteTableGuard<'a> {
         // SAFETY: `vma` is locked for `'a` (the `VmaRef` invariant), which
         // keeps its mm and the upper page-table levels from being freed;
         // the walk only reads the upper levels.
-        let pmd = unsafe { bindings::uffd_find_pmd(vma.mm_raw(), addr as _) };
+        let pmd = unsafe { bindings::uffd_rs_find_pmd(vma.mm().as_ptr(), addr as _) };
         let Some(pmd) = NonNull::new(pmd) else {
             return Ok(None);
         };
@@ -64,38 +114,29 @@ impl<'a> PteTableGuard<'a> {
     #[inline]
     pub fn lock_pmd(pmd: PmdRef<'a>) -> Result<Option<Self>> {
         let PmdRef { pmd, addr, vma } = pmd;
+        let mm = vma.mm().as_ptr();
         let mut ptl: *mut bindings::spinlock_t = core::ptr::null_mut();
         // SAFETY: `pmd` is the PMD of `addr` in the page tables of `vma`'s
         // mm, kept in place by the VMA lock (`PmdRef` invariant);
         // `__pte_offset_map_lock()` (what C's `pte_offset_map_lock()`
         // expands to, called directly) checks that it points at a PTE table
         // and, if so, maps it and takes its lock.
-        let ptep = unsafe {
-            bindings::__pte_offset_map_lock(vma.mm_raw(), pmd.as_ptr(), addr as _, &mut ptl)
-        };
+        let ptep =
+            unsafe { bindings::__pte_offset_map_lock(mm, pmd.as_ptr(), addr as _, &mut ptl) };
         if ptep.is_null() {
             return Ok(None);
         }
         // INVARIANT: `ptep` is mapped and `ptl` is held.
         Ok(Some(Self {
-            ptep,
+            slot: PteSlot {
+                mm,
+                addr,
+                ptep,
+                _ptl: PhantomData,
+            },
             ptl,
-            addr,
             vma,
         }))
-    }
-
-    /// The address whose PTE this is.
-    #[inline]
-    pub fn addr(&self) -> usize {
-        self.addr
-    }
-
-    /// The PTE (C: `ptep_get()`).
-    #[inline]
-    pub fn get(&self) -> Pte {
-        // SAFETY: `ptep` is mapped while the guard lives (type invariant).
-        unsafe { super::pte::ptep_get(self.ptep) }
     }
 
     /// Sets the PTE to `pte` where it is none or a marker, which maps
@@ -109,47 +150,30 @@ impl<'a> PteTableGuard<'a> {
         // SAFETY: the PTE is mapped and locked (type invariant) and maps
         // nothing; `set_pte_at()` and `update_mmu_cache()` for the VMA.
         unsafe {
-            bindings::uffd_rs_set_pte(self.vma.as_raw(), self.addr as _, self.ptep, pte.into_raw())
-        };
-        Ok(())
-    }
-
-    /// Maps `page` here, where the PTE is none or a marker: dirty,
-    /// writable if `writable`, uffd-wp if `wp`, with its reverse map, LRU
-    /// and RSS accounting (`newly_allocated`: a page-cache folio that has
-    /// not been on the LRU yet).  `EEXIST` if the PTE maps something.
-    ///
-    /// The caller hands its folio reference to the mapping on success
-    /// ([`super::folio::Folio::into_mapped`]).
-    #[inline]
-    pub fn install_page(
-        &mut self,
-        page: &FolioPage<'_>,
-        newly_allocated: bool,
-        writable: bool,
-        wp: bool,
-    ) -> Result {
-        if !self.get().is_none_mostly() {
-            return Err(EEXIST);
-        }
-        // SAFETY: the PTE lock is held (type invariant) and the PTE maps
-        // nothing, so the page gets exactly one new mapping here, with its
-        // reverse map, LRU and RSS accounting; the page is held by the
-        // borrow and the VMA is locked for `'a`.
-        unsafe {
-            bindings::uffd_rs_install_page(
-                self.vma.as_raw(),
-                self.addr as _,
-                self.ptep,
-                page.folio.as_ptr(),
-                page.page.as_ptr(),
-                writable,
-                wp,
-                page.in_cache,
-                newly_allocated,
+            bindings::uffd_rs_set_pte(
+                self.vma.as_ptr(),
+                self.slot.addr as _,
+                self.slot.ptep,
+                pte.into_raw(),
             )
         };
         Ok(())
+    }
+}
+
+impl<'a> Deref for PteTableGuard<'a> {
+    type Target = PteSlot<'a>;
+
+    #[inline]
+    fn deref(&self) -> &PteSlot<'a> {
+        &self.slot
+    }
+}
+
+impl<'a> DerefMut for PteTableGuard<'a> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut PteSlot<'a> {
+        &mut self.slot
     }
 }
 
@@ -158,7 +182,7 @@ impl Drop for PteTableGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: the table is mapped and `ptl` held (type invariant); both
         // are released exactly once, here.
-        unsafe { bindings::pte_unmap_unlock(self.ptep, self.ptl) };
+        unsafe { bindings::pte_unmap_unlock(self.slot.ptep, self.ptl) };
     }
 }
 
@@ -217,50 +241,6 @@ impl<'a> PteRun<'a> {
     }
 }
 
-/// One PTE whose page-table lock is held.
-///
-/// # Invariants
-///
-/// `ptep` is the PTE of `addr` in a mapped page table of `mm` whose lock is
-/// held for `'a`.
-pub struct PteSlot<'a> {
-    mm: *mut bindings::mm_struct,
-    addr: usize,
-    ptep: *mut bindings::pte_t,
-    _ptl: PhantomData<&'a mut bindings::pte_t>,
-}
-
-impl PteSlot<'_> {
-    /// The address the PTE maps.
-    #[inline]
-    pub fn addr(&self) -> usize {
-        self.addr
-    }
-
-    /// The PTE (C: `ptep_get()`).
-    #[inline]
-    pub fn get(&self) -> Pte {
-        // SAFETY: mapped, and its lock held (type invariant).
-        unsafe { super::pte::ptep_get(self.ptep) }
-    }
-
-    /// Replaces a none PTE with `pte`, a non-present one (a marker): no TLB
-    /// flush is needed for that.  A PTE that is not none is left alone,
-    /// with a warning, since overwriting it would lose what it maps.
-    #[inline]
-    pub fn set_non_present_over_none(&mut self, pte: Pte) -> Result {
-        if !self.get().is_none() || pte.is_present() {
-            // SAFETY: no preconditions; warns once.
-            unsafe { bindings::uffd_warn_pte_not_none() };
-            return Err(EEXIST);
-        }
-        // SAFETY: the PTE is mapped and its lock held (type invariant); it
-        // is none, so nothing is unmapped and no TLB entry can exist.
-        unsafe { bindings::set_pte_at(self.mm, self.addr as _, self.ptep, pte.into_raw()) };
-        Ok(())
-    }
-}
-
 /// The PMD entry of an address whose PTE table a fill has just made sure of
 /// ([`VmaRef::prepare_pte_table`]).
 ///
@@ -289,6 +269,18 @@ impl<'a> PmdRef<'a> {
         Self { pmd, addr, vma }
     }
 
+    /// The raw PMD entry pointer, for the C fill functions that take one.
+    #[inline]
+    pub(super) fn as_ptr(&self) -> *mut bindings::pmd_t {
+        self.pmd.as_ptr()
+    }
+
+    /// The address this entry was made for.
+    #[inline]
+    pub fn addr(&self) -> usize {
+        self.addr
+    }
+
     /// The same entry as the PMD entry of `addr`, if it is one: `addr` is
     /// an address of the same VMA in the `PMD_SIZE` block this entry maps.
     /// A loop over the pages of a range can so walk the upper page-table
@@ -306,5 +298,38 @@ impl<'a> PmdRef<'a> {
         // `pmd` is also the entry of `addr`, which lies in the same VMA,
         // still locked for `'a` (type invariant).
         Some(unsafe { Self::from_raw(self.pmd, addr, self.vma) })
+    }
+
+    /// Maps `page` at this entry's address, where the PTE is none or a
+    /// marker (C: `mfill_atomic_install_pte()`, which takes the PTE lock):
+    /// dirty, writable if the VMA is (but never a page-cache page in a
+    /// private mapping), uffd-wp if `flags` say so, with its reverse map,
+    /// LRU and RSS accounting (`newly_allocated`: a page-cache folio that
+    /// has not been on the LRU yet).
+    ///
+    /// `EEXIST` if the PTE maps something, `EFAULT` beyond the end of the
+    /// VMA's file, `EAGAIN` if the PTE table went away (khugepaged).  On
+    /// success the caller hands its folio reference to the mapping
+    /// ([`super::folio::Folio::into_mapped`]).
+    #[inline]
+    pub fn mfill_atomic_install_pte(
+        &self,
+        page: &FolioPage<'_>,
+        newly_allocated: bool,
+        flags: MfillFlags,
+    ) -> Result {
+        // SAFETY: `pmd` is the entry of `addr` in the locked `vma` (type
+        // invariant); the page is held by the borrow of its folio, whose
+        // reference goes to the mapping only on success.
+        to_result(unsafe {
+            bindings::mfill_atomic_install_pte(
+                self.pmd.as_ptr(),
+                self.vma.as_ptr(),
+                self.addr as _,
+                page.as_ptr(),
+                newly_allocated,
+                flags.bits(),
+            )
+        })
     }
 }

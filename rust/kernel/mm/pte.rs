@@ -6,14 +6,19 @@
 //!
 //! [`Pte`] and [`SwpEntry`] are copies of a page table entry or swap entry:
 //! holding one says nothing about the page table it came from, so every
-//! method here is safe.  The arch-specific conversions between a PTE and a
-//! swap entry go through the C helpers in `rust/helpers/uffd_mm.c`; the
+//! method here is safe.  The arch-specific tests and conversions go through
+//! the architecture seam (inline on x86-64, C helpers elsewhere); the
 //! marker encoding itself is [`super::swp_layout`], with this kernel's
 //! constants in [`SWP_LAYOUT`].
+//!
+//! The `c_*` methods ask the C helpers for the same answers.  They are the
+//! reference of the KUnit doctests below, which run at boot with
+//! `CONFIG_RUST_KERNEL_DOCTESTS` and check every marker value, every other
+//! swap type and a sample of none and present PTEs against the kernel's
+//! own layout: host tests cannot catch a disagreement with the real
+//! headers, these can.
 
-#[cfg(CONFIG_X86_64)]
-use super::swp_layout::InvertedSwpPte;
-use super::swp_layout::SwpLayout;
+use super::{arch, swp_layout::SwpLayout};
 use crate::bindings;
 
 pub use super::swp_layout::PteMarker;
@@ -25,21 +30,6 @@ pub const SWP_LAYOUT: SwpLayout =
         Some(layout) => layout,
         None => panic!("SWP_TYPE_SHIFT / SWP_PTE_MARKER do not describe a usable layout"),
     };
-
-/// x86-64's swap-PTE layout, from its headers: with it the PTE-level marker
-/// tests are inline bit operations (see [`InvertedSwpPte`]).  Elsewhere the
-/// C helpers are called.
-#[cfg(CONFIG_X86_64)]
-pub const ARCH_SWP_PTE: InvertedSwpPte = match InvertedSwpPte::new(
-    bindings::SWP_TYPE_BITS,
-    bindings::SWP_OFFSET_FIRST_BIT,
-    (1 << bindings::_PAGE_BIT_PRESENT) | (1 << bindings::_PAGE_BIT_PROTNONE),
-    // _PAGE_KNL_ERRATUM_MASK on x86-64.
-    (1 << bindings::_PAGE_BIT_DIRTY) | (1 << bindings::_PAGE_BIT_ACCESSED),
-) {
-    Some(layout) => layout,
-    None => panic!("the x86-64 swap PTE constants do not describe a usable layout"),
-};
 
 // The marker bits are defined in C too (`PTE_MARKER_*`, used by C callers):
 // the two definitions must agree, which the build checks here.
@@ -55,11 +45,70 @@ const _: () = {
 /// A swap entry (C: `swp_entry_t`), as a value.
 ///
 /// Has the layout of `swp_entry_t`, so it can be passed to and from C.
+///
+/// # Examples
+///
+/// Every marker value is the swap entry C's `swp_entry(SWP_PTE_MARKER,
+/// bits)` builds, and reads back as itself through the PTE:
+///
+/// ```
+/// use kernel::mm::pte::{Pte, PteMarker, SwpEntry, SWP_LAYOUT};
+///
+/// for bits in 0..=PteMarker::MASK {
+///     let marker = PteMarker::from_bits_truncate(bits);
+///     let entry = SwpEntry::new_marker(marker);
+///     let c_entry = SwpEntry::from_c_swp_entry(SWP_LAYOUT.marker_type(), bits);
+///     let pte = Pte::new_marker(marker);
+///     if entry != c_entry || pte.val() != Pte::c_from_swp_entry(c_entry).val() {
+///         pr_err!("marker {:#x}: Rust {:#x}, C {:#x}\n", bits, entry.val(), c_entry.val());
+///     }
+///     assert!(entry == c_entry);
+///     assert!(entry.is_pte_marker() && entry.pte_marker() == marker);
+///     assert!(pte.val() == Pte::c_from_swp_entry(c_entry).val());
+///     assert!(pte.is_marker() && pte.marker() == Some(marker));
+///     assert!(pte.agrees_with_c());
+/// }
+/// ```
+///
+/// No other swap type is a marker, whatever its offset and the flag bits a
+/// swap PTE may carry (swap soft-dirty, uffd-wp, exclusive on x86-64):
+///
+/// ```
+/// use kernel::mm::pte::{Pte, PteMarker, SwpEntry, SWP_LAYOUT};
+///
+/// for swp_type in 0..SWP_LAYOUT.marker_type() {
+///     for offset in [0, 1, PteMarker::MASK, 0x12345, (1u64 << 50) - 1] {
+///         let entry = SwpEntry::from_c_swp_entry(swp_type, offset);
+///         let pte = Pte::c_from_swp_entry(entry);
+///         for flags in [0u64, 1 << 1, 1 << 2, 1 << 7] {
+///             let pte = Pte::from_val(pte.val() | flags);
+///             if pte.is_marker() || !pte.agrees_with_c() {
+///                 pr_err!("swap type {} offset {:#x} flags {:#x}\n", swp_type, offset, flags);
+///             }
+///             assert!(!entry.is_pte_marker());
+///             assert!(!pte.is_marker());
+///             assert!(pte.agrees_with_c());
+///         }
+///     }
+/// }
+/// ```
 #[derive(Clone, Copy)]
 #[repr(transparent)]
 pub struct SwpEntry(bindings::swp_entry_t);
 
 impl SwpEntry {
+    /// The entry C passed as a `swp_entry_t`.
+    #[inline]
+    pub const fn from_raw(entry: bindings::swp_entry_t) -> Self {
+        Self(entry)
+    }
+
+    /// The entry as a `swp_entry_t`, to hand to C.
+    #[inline]
+    pub const fn into_raw(self) -> bindings::swp_entry_t {
+        self.0
+    }
+
     /// The entry whose raw value is `val`.
     #[inline]
     pub const fn from_val(val: u64) -> Self {
@@ -104,7 +153,7 @@ impl SwpEntry {
     }
 
     /// The entry C's `swp_entry(type, offset)` builds: the reference the
-    /// boot-time self-check compares [`SWP_LAYOUT`] against.
+    /// KUnit doctests compare [`SWP_LAYOUT`] against.
     pub fn from_c_swp_entry(swp_type: u64, offset: u64) -> Self {
         // SAFETY: `swp_entry()` only computes a value from its arguments.
         Self(unsafe { bindings::swp_entry(swp_type as _, offset as _) })
@@ -122,6 +171,35 @@ impl Eq for SwpEntry {}
 /// A page table entry (C: `pte_t`), as a value.
 ///
 /// Has the layout of `pte_t`, so it can be passed to and from C.
+///
+/// # Examples
+///
+/// None PTEs (with the bits `pte_none()` ignores) and present PTEs are
+/// read as C reads them, and are not markers:
+///
+/// ```
+/// use kernel::mm::pte::Pte;
+///
+/// for val in [
+///     0u64,
+///     1 << 5,
+///     1 << 6,
+///     (1 << 5) | (1 << 6),
+///     1,
+///     1 << 8,
+///     0x8000_0000_0123_4067,
+///     0x0000_0000_7654_3025,
+///     0x0000_0000_0123_4467,
+///     0xf800_0000_0000_0001,
+/// ] {
+///     let pte = Pte::from_val(val);
+///     if !pte.agrees_with_c() {
+///         pr_err!("PTE {:#x} read differently by Rust and C\n", val);
+///     }
+///     assert!(pte.agrees_with_c());
+///     assert!(!pte.is_marker());
+/// }
+/// ```
 #[derive(Clone, Copy)]
 #[repr(transparent)]
 pub struct Pte(bindings::pte_t);
@@ -153,16 +231,13 @@ impl Pte {
 
     /// C: `pte_uffd_wp()`: a present PTE write-protected by userfaultfd.
     /// Meaningless for a non-present PTE.  On x86-64 the software bit
-    /// `_PAGE_UFFD_WP` (the boot self-check compares with C).
+    /// `_PAGE_UFFD_WP` (the KUnit doctests compare with C).
     #[inline]
     pub fn uffd_wp(self) -> bool {
-        #[cfg(all(CONFIG_X86_64, CONFIG_HAVE_ARCH_USERFAULTFD_WP))]
-        return self.val() & (1 << bindings::_PAGE_BIT_UFFD_WP) != 0;
-        #[cfg(not(all(CONFIG_X86_64, CONFIG_HAVE_ARCH_USERFAULTFD_WP)))]
-        return self.c_uffd_wp();
+        arch::pte_uffd_wp(self)
     }
 
-    /// `pte_uffd_wp()` computed by C (reference for the self-check).
+    /// `pte_uffd_wp()` computed by C (the doctests' reference).
     #[inline]
     pub fn c_uffd_wp(self) -> bool {
         // SAFETY: a pure function of the value.
@@ -173,13 +248,10 @@ impl Pte {
     /// (`_PAGE_SWP_UFFD_WP`, which is `_PAGE_USER` on x86-64).
     #[inline]
     pub fn swp_uffd_wp(self) -> bool {
-        #[cfg(all(CONFIG_X86_64, CONFIG_HAVE_ARCH_USERFAULTFD_WP))]
-        return self.val() & (1 << bindings::_PAGE_BIT_USER) != 0;
-        #[cfg(not(all(CONFIG_X86_64, CONFIG_HAVE_ARCH_USERFAULTFD_WP)))]
-        return self.c_swp_uffd_wp();
+        arch::pte_swp_uffd_wp(self)
     }
 
-    /// `pte_swp_uffd_wp()` computed by C (reference for the self-check).
+    /// `pte_swp_uffd_wp()` computed by C (the doctests' reference).
     #[inline]
     pub fn c_swp_uffd_wp(self) -> bool {
         // SAFETY: a pure function of the value.
@@ -203,19 +275,13 @@ impl Pte {
     /// C: `pte_none()`.
     #[inline]
     pub fn is_none(self) -> bool {
-        #[cfg(CONFIG_X86_64)]
-        return ARCH_SWP_PTE.pte_none(self.val());
-        #[cfg(not(CONFIG_X86_64))]
-        return self.c_is_none();
+        arch::pte_none(self)
     }
 
     /// C: `pte_present()`.
     #[inline]
     pub fn is_present(self) -> bool {
-        #[cfg(CONFIG_X86_64)]
-        return ARCH_SWP_PTE.pte_present(self.val());
-        #[cfg(not(CONFIG_X86_64))]
-        return self.c_is_present();
+        arch::pte_present(self)
     }
 
     /// C: `is_swap_pte()`: neither none nor present, so it holds a swap
@@ -228,19 +294,13 @@ impl Pte {
     /// C: `pte_to_swp_entry()`.  Meaningful only when [`Self::is_swap`].
     #[inline]
     pub fn to_swp_entry(self) -> SwpEntry {
-        #[cfg(CONFIG_X86_64)]
-        return SwpEntry::from_val(ARCH_SWP_PTE.pte_to_swp_entry(&SWP_LAYOUT, self.val()));
-        #[cfg(not(CONFIG_X86_64))]
-        return self.c_to_swp_entry();
+        arch::pte_to_swp_entry(self)
     }
 
     /// C: `swp_entry_to_pte()`.
     #[inline]
     pub fn from_swp_entry(entry: SwpEntry) -> Self {
-        #[cfg(CONFIG_X86_64)]
-        return Self::from_val(ARCH_SWP_PTE.swp_entry_to_pte(&SWP_LAYOUT, entry.val()));
-        #[cfg(not(CONFIG_X86_64))]
-        return Self::c_from_swp_entry(entry);
+        arch::swp_entry_to_pte(entry)
     }
 
     /// C: `make_pte_marker()`.
@@ -256,28 +316,56 @@ impl Pte {
     }
 
     /// `pte_none()` computed by the C helper: the reference for the
-    /// boot-time self-check.
+    /// KUnit doctests.
     pub fn c_is_none(self) -> bool {
         // SAFETY: `pte_none()` only tests the bits of a PTE value.
         unsafe { bindings::pte_none(self.0) != 0 }
     }
 
-    /// `pte_present()` computed by the C helper (self-check reference).
+    /// `pte_present()` computed by the C helper (the doctests' reference).
     pub fn c_is_present(self) -> bool {
         // SAFETY: `pte_present()` only tests the bits of a PTE value.
         unsafe { bindings::pte_present(self.0) != 0 }
     }
 
-    /// `pte_to_swp_entry()` computed by the C helper (self-check reference).
+    /// `pte_to_swp_entry()` computed by the C helper (the doctests' reference).
     pub fn c_to_swp_entry(self) -> SwpEntry {
         // SAFETY: `pte_to_swp_entry()` only rearranges the bits of a value.
         SwpEntry(unsafe { bindings::pte_to_swp_entry(self.0) })
     }
 
-    /// `swp_entry_to_pte()` computed by the C helper (self-check reference).
+    /// `swp_entry_to_pte()` computed by the C helper (the doctests' reference).
     pub fn c_from_swp_entry(entry: SwpEntry) -> Self {
         // SAFETY: `swp_entry_to_pte()` only rearranges the bits of a value.
         Self(unsafe { bindings::swp_entry_to_pte(entry.0) })
+    }
+
+    /// Whether every test of this PTE gives what the C helpers give: none,
+    /// present, swap, marker, none-mostly, huge none, the uffd-wp bits,
+    /// and, for a swap PTE, its entry and the PTE made back from it.
+    pub fn agrees_with_c(self) -> bool {
+        let none = self.c_is_none();
+        let present = self.c_is_present();
+        let swap = !none && !present;
+        let entry = self.c_to_swp_entry();
+        let c_marker = swap && entry.is_pte_marker();
+        let mut ok = self.is_none() == none
+            && self.is_present() == present
+            && self.is_swap() == swap
+            && self.is_marker() == c_marker
+            && self.is_none_mostly() == (none || c_marker)
+            && self.uffd_wp() == self.c_uffd_wp();
+        #[cfg(CONFIG_HUGETLB_PAGE)]
+        {
+            ok &= self.is_huge_none() == self.c_is_huge_none();
+        }
+        if swap {
+            ok &= self.swp_uffd_wp() == self.c_swp_uffd_wp()
+                && self.to_swp_entry() == entry
+                && self.marker() == c_marker.then(|| entry.pte_marker())
+                && Self::from_swp_entry(entry).val() == Self::c_from_swp_entry(entry).val();
+        }
+        ok
     }
 
     /// The marker bits if this PTE is a marker.
@@ -306,13 +394,10 @@ impl Pte {
     #[cfg(CONFIG_HUGETLB_PAGE)]
     #[inline]
     pub fn is_huge_none(self) -> bool {
-        #[cfg(CONFIG_X86_64)]
-        return self.is_none();
-        #[cfg(not(CONFIG_X86_64))]
-        return self.c_is_huge_none();
+        arch::huge_pte_none(self)
     }
 
-    /// `huge_pte_none()` computed by the C helper (self-check reference).
+    /// `huge_pte_none()` computed by the C helper (the doctests' reference).
     #[cfg(CONFIG_HUGETLB_PAGE)]
     pub fn c_is_huge_none(self) -> bool {
         // SAFETY: `huge_pte_none()` only tests the bits of a PTE value.
@@ -325,20 +410,4 @@ impl Pte {
     pub fn is_huge_none_mostly(self) -> bool {
         self.is_huge_none() || self.is_marker()
     }
-}
-
-/// Reads the PTE at `ptep` (C: `ptep_get()`, which is `READ_ONCE()` on
-/// x86-64: a volatile load here).
-///
-/// # Safety
-///
-/// `ptep` must point at a mapped PTE that stays mapped for the call.
-#[inline]
-pub unsafe fn ptep_get(ptep: *mut bindings::pte_t) -> Pte {
-    #[cfg(CONFIG_X86_64)]
-    // SAFETY: the caller keeps the PTE mapped; an aligned word load.
-    return Pte::from_raw(unsafe { core::ptr::read_volatile(ptep) });
-    #[cfg(not(CONFIG_X86_64))]
-    // SAFETY: as above.
-    return Pte::from_raw(unsafe { bindings::ptep_get(ptep) });
 }

@@ -11,7 +11,8 @@
 //! crate, so it is compiled both into the kernel (`kernel::mm::swp_layout`)
 //! and for the host, where `host-tests/` checks it exhaustively.  The
 //! kernel supplies the real layout constants from its headers and checks at
-//! boot that this encoding agrees with the C one for every marker value.
+//! boot (KUnit doctests of `kernel::mm::pte`) that this encoding agrees
+//! with the C one for every marker value.
 
 use core::ops::{BitAnd, BitOr};
 
@@ -203,8 +204,9 @@ impl SwpLayout {
 /// `offset_first_bit` up to the type, and flag bits below.
 ///
 /// With it the marker tests on a PTE are a few bit operations instead of
-/// calls to C helpers.  The kernel checks at boot that it gives what the C
-/// helpers give, for every marker and a sample of other entries and PTEs.
+/// calls to C helpers.  The KUnit doctests of `kernel::mm::pte` check that
+/// it gives what the C helpers give, for every marker and a sample of other
+/// entries and PTEs.
 ///
 /// # Invariants
 ///

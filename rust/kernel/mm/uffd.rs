@@ -10,13 +10,14 @@
 //! lock that orders it against them, the features user space asked for, the
 //! address space, and waking the faulting threads.
 
-use super::virt::MmRef;
+use super::Mm;
 use crate::{
     bindings,
-    error::{to_result, Result},
+    error::{code::*, to_result, Result},
     types::Opaque,
+    uaccess::{UserPtr, UserSlice},
 };
-use core::marker::PhantomData;
+use core::{marker::PhantomData, mem::MaybeUninit, ops::Deref};
 
 /// A userfaultfd context.
 ///
@@ -47,7 +48,7 @@ impl UffdCtx {
     }
 
     #[inline]
-    fn as_raw(&self) -> *mut bindings::userfaultfd_ctx {
+    fn as_ptr(&self) -> *mut bindings::userfaultfd_ctx {
         self.ctx.get()
     }
 
@@ -58,7 +59,7 @@ impl UffdCtx {
         // written once, by `UFFDIO_API`, before the context can be used
         // for anything else (the ioctls check it is initialized), so this
         // read of a word does not race with a write.
-        unsafe { core::ptr::read_volatile(&(*self.as_raw()).features) }
+        unsafe { core::ptr::read_volatile(&(*self.as_ptr()).features) }
     }
 
     /// Whether a non-cooperative event (fork, mremap, `MADV_DONTNEED`,
@@ -69,33 +70,16 @@ impl UffdCtx {
         // SAFETY: the context is live (type invariant).  `atomic_read()` is
         // a `READ_ONCE()` of the counter: a volatile load of an aligned
         // int, done here without a call.
-        unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).mmap_changing.counter) != 0 }
+        unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).mmap_changing.counter) != 0 }
     }
 
-    /// `TASK_SIZE` of the context's address space: the end of user space.
+    /// The context's address space (C: `ctx->mm`), which the context keeps
+    /// allocated (not necessarily with users: [`Mm::mmget_not_zero`]).
     #[inline]
-    pub fn task_size(&self) -> u64 {
+    pub fn mm(&self) -> &Mm {
         // SAFETY: the context is live and holds `mm_count` on `mm` (type
-        // invariant), so the `mm_struct` is allocated; `mm` and
-        // `task_size` are set when the mm is created and never change.
-        unsafe { (*(*self.as_raw()).mm).__bindgen_anon_1.task_size as u64 }
-    }
-
-    /// A reference on the context's address space, unless it is exiting
-    /// (C: `mmget_not_zero(ctx->mm)`).
-    #[inline]
-    pub fn mmget(&self) -> Option<MmRef> {
-        // SAFETY: the context is live and holds `mm_count` on `mm`, so the
-        // `mm_struct` is allocated (type invariant); `mm` never changes.
-        let mm = unsafe { (*self.as_raw()).mm };
-        // SAFETY: as above; `mmget_not_zero()` raises `mm_users` only if
-        // it is not zero, and says whether it did.
-        if unsafe { bindings::mmget_not_zero(mm) } {
-            // SAFETY: `mm_users` was raised for the new value.
-            Some(unsafe { MmRef::from_raw_owned(mm) })
-        } else {
-            None
-        }
+        // invariant); `mm` is set at creation and never changes.
+        unsafe { Mm::from_raw((*self.as_ptr()).mm) }
     }
 
     /// Takes `map_changing_lock` for reading: while it is held,
@@ -105,7 +89,7 @@ impl UffdCtx {
     pub fn map_changing_read(&self) -> MapChangingReadGuard<'_> {
         // SAFETY: the context is live (type invariant); the lock was
         // initialized with the context.
-        unsafe { bindings::down_read(&raw mut (*self.as_raw()).map_changing_lock) };
+        unsafe { bindings::down_read(&raw mut (*self.as_ptr()).map_changing_lock) };
         // INVARIANT: the read lock was just taken.
         MapChangingReadGuard {
             ctx: self,
@@ -118,7 +102,7 @@ impl UffdCtx {
     #[inline]
     pub fn wake(&self, start: usize, len: usize) {
         // SAFETY: the context is live (type invariant).
-        unsafe { bindings::userfaultfd_rs_wake(self.as_raw(), start as _, len as _) };
+        unsafe { bindings::uffd_rs_wake(self.as_ptr(), start as _, len as _) };
     }
 }
 
@@ -126,24 +110,157 @@ impl UffdCtx {
 /// as the ioctls write their result field: one store, no copy loop.
 /// `EFAULT` if it cannot be written.
 #[inline]
-pub fn put_user_s64(at: usize, value: i64) -> Result {
+pub fn put_user_s64(at: UserPtr, value: i64) -> Result {
     // SAFETY: `put_user()` checks that `at` is a user address and handles
     // a fault on it; it writes nothing else.
-    to_result(unsafe { bindings::uffd_put_user_s64(value, at as *mut i64) })
+    to_result(unsafe { bindings::uffd_rs_put_user_s64(value, at as *mut i64) })
 }
 
 /// The fill modes of `mfill_atomic()` (C: `enum mfill_atomic_mode`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
 pub enum MfillMode {
     /// Copy user data into new pages (`UFFDIO_COPY`).
-    Copy,
+    Copy = bindings::mfill_atomic_mode_MFILL_ATOMIC_COPY,
     /// Map zero pages (`UFFDIO_ZEROPAGE`).
-    Zeropage,
+    Zeropage = bindings::mfill_atomic_mode_MFILL_ATOMIC_ZEROPAGE,
     /// Map the pages already in the page cache (`UFFDIO_CONTINUE`).
-    Continue,
+    Continue = bindings::mfill_atomic_mode_MFILL_ATOMIC_CONTINUE,
     /// Install poison markers (`UFFDIO_POISON`).
-    Poison,
+    Poison = bindings::mfill_atomic_mode_MFILL_ATOMIC_POISON,
 }
+
+/// The flags word of a fill (C: `uffd_flags_t`): the mode, and
+/// `MFILL_ATOMIC_WP`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct MfillFlags(bindings::uffd_flags_t);
+
+impl MfillFlags {
+    /// The flags of a fill in `mode`, mapping write-protected if `wp`
+    /// (C: `uffd_flags_set_mode()`).
+    #[inline]
+    pub const fn new(mode: MfillMode, wp: bool) -> Self {
+        let wp = if wp { bindings::MFILL_ATOMIC_WP } else { 0 };
+        Self(mode as bindings::uffd_flags_t | wp)
+    }
+
+    /// The mode.
+    #[inline]
+    pub const fn mode(self) -> MfillMode {
+        match self.0 & !bindings::MFILL_ATOMIC_WP {
+            bindings::mfill_atomic_mode_MFILL_ATOMIC_COPY => MfillMode::Copy,
+            bindings::mfill_atomic_mode_MFILL_ATOMIC_ZEROPAGE => MfillMode::Zeropage,
+            bindings::mfill_atomic_mode_MFILL_ATOMIC_CONTINUE => MfillMode::Continue,
+            _ => MfillMode::Poison,
+        }
+    }
+
+    /// Whether the pages are mapped write-protected (`MFILL_ATOMIC_WP`).
+    #[inline]
+    pub const fn wp(self) -> bool {
+        self.0 & bindings::MFILL_ATOMIC_WP != 0
+    }
+
+    /// The word, for C.
+    #[inline]
+    pub const fn bits(self) -> bindings::uffd_flags_t {
+        self.0
+    }
+}
+
+/// The argument of a userfaultfd ioctl: a `struct uffdio_*` read from user
+/// space, its fields used by name (through `Deref`).
+///
+/// Only the input fields are read, as C reads them (so a result field
+/// that cannot be read does not fail the call before the fill, and the
+/// copy is exactly C's): hence `read_raw()` of the input bytes rather than
+/// `UserSliceReader::read::<T>()` of the whole struct.  The result field
+/// is written back at [`UffdioArg::result_ptr`].
+pub trait UffdioArg: Sized + Deref {
+    /// The number of bytes of input fields (the whole struct when it has
+    /// no result field).
+    const INPUT_LEN: usize;
+
+    /// Reads the input fields from user address `arg` (C:
+    /// `copy_from_user()`); `EFAULT` if any byte is unreadable.
+    fn read(arg: UserPtr) -> Result<Self>;
+
+    /// The user address of the result field of the struct at `arg`;
+    /// `EFAULT` where it would wrap around (`put_user()` would fail).
+    #[inline]
+    fn result_ptr(arg: UserPtr) -> Result<UserPtr> {
+        arg.checked_add(Self::INPUT_LEN).ok_or(EFAULT)
+    }
+}
+
+macro_rules! uffdio_arg {
+    ($(#[$doc:meta])* $name:ident, $c:ident, $input_len:expr) => {
+        $(#[$doc])*
+        #[repr(transparent)]
+        pub struct $name(bindings::$c);
+
+        impl Deref for $name {
+            type Target = bindings::$c;
+
+            #[inline]
+            fn deref(&self) -> &bindings::$c {
+                &self.0
+            }
+        }
+
+        impl UffdioArg for $name {
+            const INPUT_LEN: usize = $input_len;
+
+            #[inline]
+            fn read(arg: UserPtr) -> Result<Self> {
+                let mut out = MaybeUninit::<Self>::zeroed();
+                // SAFETY: `out` is `size_of::<Self>()` writable bytes, of
+                // which the first `INPUT_LEN` are viewed as bytes.
+                let bytes = unsafe {
+                    core::slice::from_raw_parts_mut(
+                        out.as_mut_ptr().cast::<MaybeUninit<u8>>(),
+                        Self::INPUT_LEN,
+                    )
+                };
+                UserSlice::new(arg, Self::INPUT_LEN).reader().read_raw(bytes)?;
+                // SAFETY: a C struct of integers, zeroed and then partly
+                // overwritten with bytes: every bit pattern is valid.
+                Ok(unsafe { out.assume_init() })
+            }
+        }
+    };
+}
+
+uffdio_arg!(
+    /// `struct uffdio_copy`: `dst`, `src`, `len`, `mode`; result `copy`.
+    UffdioCopy,
+    uffdio_copy,
+    core::mem::offset_of!(bindings::uffdio_copy, copy)
+);
+uffdio_arg!(
+    /// `struct uffdio_zeropage`: `range`, `mode`; result `zeropage`.
+    UffdioZeropage,
+    uffdio_zeropage,
+    core::mem::offset_of!(bindings::uffdio_zeropage, zeropage)
+);
+uffdio_arg!(
+    /// `struct uffdio_continue`: `range`, `mode`; result `mapped`.
+    UffdioContinue,
+    uffdio_continue,
+    core::mem::offset_of!(bindings::uffdio_continue, mapped)
+);
+uffdio_arg!(
+    /// `struct uffdio_poison`: `range`, `mode`; result `updated`.
+    UffdioPoison,
+    uffdio_poison,
+    core::mem::offset_of!(bindings::uffdio_poison, updated)
+);
+uffdio_arg!(
+    /// `struct uffdio_writeprotect`: `range`, `mode`; no result field.
+    UffdioWriteprotect,
+    uffdio_writeprotect,
+    core::mem::size_of::<bindings::uffdio_writeprotect>()
+);
 
 /// `map_changing_lock` of a userfaultfd context, held for reading.
 ///
@@ -169,7 +286,7 @@ impl Drop for MapChangingReadGuard<'_> {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: the read lock is held (type invariant), released once.
-        unsafe { bindings::up_read(&raw mut (*self.ctx.as_raw()).map_changing_lock) };
+        unsafe { bindings::up_read(&raw mut (*self.ctx.as_ptr()).map_changing_lock) };
     }
 }
 
@@ -183,5 +300,5 @@ pub fn cond_resched_fatal_signal_pending() -> bool {
     // SAFETY: no preconditions (in atomic context `cond_resched()` would be
     // a bug that `might_sleep()` reports, not a memory-safety issue); the
     // rest reads the current task's signal state.
-    unsafe { bindings::uffd_cond_resched_fatal_signal_pending() }
+    unsafe { bindings::uffd_rs_cond_resched_fatal_signal_pending() }
 }

@@ -1,21 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Address spaces and VMAs, with the lock that makes each access sound.
+//! VMAs, with the lock that makes each access sound.
 //!
 //! C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h),
 //! [`include/linux/mmap_lock.h`](srctree/include/linux/mmap_lock.h).
 //!
 //! The types encode who holds what:
-//! - [`MmRef`]: a reference on an address space (`mm_users`), so it cannot
-//!   be torn down while we use it.
 //! - [`MmapReadGuard`]: the mmap lock held for reading; VMAs looked up
 //!   through it borrow from it, so they cannot outlive the lock.
+//! - [`MmapLocked`]: proof that the mmap lock is held in either mode.
 //! - [`VmaReadGuard`]: one VMA locked with its per-VMA lock (the page-fault
 //!   fast path); dropping it releases the lock.
-//! - [`VmaRef`]: a VMA that one of the two guards above keeps stable: its
-//!   bounds, flags and ops cannot change while the reference lives.
+//! - [`VmaRef`]: a VMA that one of the locks above keeps stable: its
+//!   bounds, flags and ops cannot change while the reference lives.  Its
+//!   kinds, checked once: [`ShmemVma`] and `HugetlbVma`.
+//! - [`VmaRmapRef`]: a VMA reached through a reverse map, under an rmap
+//!   lock only.
 
-use super::{pgtable::PmdRef, pte::Pte, uffd::UffdCtx};
+use super::{pgtable::PmdRef, pte::Pte, uffd::UffdCtx, Mm, MmWithUser};
 use crate::{
     bindings,
     error::{code::*, to_result, Result},
@@ -23,96 +25,25 @@ use crate::{
 };
 use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
 
-/// A reference on an address space (`struct mm_struct`) that keeps its
-/// user count (`mm_users`) raised, so the page tables and VMAs stay.
-///
-/// # Invariants
-///
-/// `ptr` points at a valid `mm_struct` on which this value owns one
-/// `mm_users` reference, dropped with `mmput()`.
-pub struct MmRef {
-    ptr: NonNull<bindings::mm_struct>,
-}
+/// The type of VMA flags (C: `vm_flags_t`).
+#[allow(non_camel_case_types)]
+pub type vm_flags_t = bindings::vm_flags_t;
 
-// SAFETY: an `mm_users` reference may be taken in one thread and dropped in
-// another (`mmput()` has no thread affinity), and the mm's own state is
-// protected by its locks, which the guards below take.
-unsafe impl Send for MmRef {}
-// SAFETY: every method takes the lock it needs; `&MmRef` gives no unlocked
-// access to the mm's state.
-unsafe impl Sync for MmRef {}
+/// The VMA flags this implementation reads (C: `VM_*`).
+pub mod flags {
+    use super::vm_flags_t;
+    use crate::bindings;
 
-impl MmRef {
-    /// The address space of the current task, or `None` for a kernel
-    /// thread or a task whose address space is gone (C: `get_task_mm()`).
-    #[inline]
-    pub fn current() -> Option<Self> {
-        // SAFETY: `get_current()` returns the running task, valid for the
-        // duration of this call; `get_task_mm()` takes the task lock itself
-        // and returns the mm with `mm_users` raised, or NULL.
-        let mm = unsafe { bindings::get_task_mm(bindings::get_current()) };
-        // INVARIANT: `get_task_mm()` raised `mm_users` for us.
-        NonNull::new(mm).map(|ptr| Self { ptr })
-    }
-
-    /// Takes over one `mm_users` reference on `mm`.
-    ///
-    /// # Safety
-    ///
-    /// `mm` must be a valid `mm_struct` on which the caller owns one
-    /// `mm_users` reference, which the new value will drop.
-    #[inline]
-    pub unsafe fn from_raw_owned(mm: *mut bindings::mm_struct) -> Self {
-        // INVARIANT: the caller passes us its reference.
-        Self {
-            // SAFETY: a valid `mm_struct` pointer is not NULL.
-            ptr: unsafe { NonNull::new_unchecked(mm) },
-        }
-    }
-
-    /// The raw pointer, for C functions that take a `struct mm_struct *`.
-    #[inline]
-    pub fn as_raw(&self) -> *mut bindings::mm_struct {
-        self.ptr.as_ptr()
-    }
-
-    /// Takes the mmap lock for reading (C: `mmap_read_lock()`); it is
-    /// released when the guard is dropped.
-    #[inline]
-    pub fn mmap_read_lock(&self) -> MmapReadGuard<'_> {
-        // SAFETY: the mm is valid by the type invariant.
-        unsafe { bindings::mmap_read_lock(self.as_raw()) };
-        // INVARIANT: the lock was just taken.
-        MmapReadGuard {
-            mm: self,
-            _not_send: PhantomData,
-        }
-    }
-
-    /// Locks the VMA at `addr` with its per-VMA read lock, without the mmap
-    /// lock (C: `lock_vma_under_rcu()`).  `None` when there is no VMA there
-    /// or the lock is contended: the caller falls back to
-    /// [`MmRef::mmap_read_lock`].
-    #[cfg(CONFIG_PER_VMA_LOCK)]
-    #[inline]
-    pub fn lock_vma_under_rcu(&self, addr: usize) -> Option<VmaReadGuard<'_>> {
-        // SAFETY: the mm is valid by the type invariant; the function takes
-        // the RCU read lock itself and returns a read-locked VMA or NULL.
-        let vma = unsafe { bindings::lock_vma_under_rcu(self.as_raw(), addr as _) };
-        // INVARIANT: a non-NULL VMA comes back read-locked.
-        NonNull::new(vma).map(|vma| VmaReadGuard {
-            vma,
-            _mm: PhantomData,
-        })
-    }
-}
-
-impl Drop for MmRef {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: by the type invariant we own one `mm_users` reference.
-        unsafe { bindings::mmput(self.as_raw()) };
-    }
+    /// `VM_SHARED`: writes reach the backing object.
+    pub const SHARED: vm_flags_t = bindings::VM_SHARED as vm_flags_t;
+    /// `VM_HUGETLB`: a hugetlbfs mapping.
+    pub const HUGETLB: vm_flags_t = bindings::VM_HUGETLB as vm_flags_t;
+    /// `VM_UFFD_MISSING`: registered for missing faults.
+    pub const UFFD_MISSING: vm_flags_t = bindings::VM_UFFD_MISSING as vm_flags_t;
+    /// `VM_UFFD_WP`: registered for write-protect faults.
+    pub const UFFD_WP: vm_flags_t = bindings::VM_UFFD_WP as vm_flags_t;
+    /// `VM_UFFD_MINOR`: registered for minor faults.
+    pub const UFFD_MINOR: vm_flags_t = bindings::VM_UFFD_MINOR as vm_flags_t;
 }
 
 /// The mmap lock of an address space, held for reading.
@@ -123,11 +54,27 @@ impl Drop for MmRef {
 /// the task that created the value (the guard is not `Send`: a read lock is
 /// released by the task that took it).
 pub struct MmapReadGuard<'a> {
-    mm: &'a MmRef,
+    mm: &'a MmWithUser,
     _not_send: PhantomData<*mut ()>,
 }
 
-impl MmapReadGuard<'_> {
+impl<'a> MmapReadGuard<'a> {
+    /// Records that the current task took the mmap lock of `mm` for
+    /// reading; the guard releases it.
+    ///
+    /// # Safety
+    ///
+    /// The current task must hold the read lock, and no one else may
+    /// release it.
+    #[inline]
+    pub(super) unsafe fn new(mm: &'a MmWithUser) -> Self {
+        // INVARIANT: the caller took the lock.
+        Self {
+            mm,
+            _not_send: PhantomData,
+        }
+    }
+
     /// The VMA that contains `addr`, if any (C: `vma_lookup()`).  It borrows
     /// from the guard: it cannot be used after the lock is released.
     #[inline]
@@ -141,7 +88,8 @@ impl MmapReadGuard<'_> {
     pub fn locked(&self) -> MmapLocked<'_> {
         // INVARIANT: the read lock is held while `self` is borrowed.
         MmapLocked {
-            mm: self.mm.ptr,
+            // SAFETY: a reference is not NULL.
+            mm: unsafe { NonNull::new_unchecked(self.mm.as_ptr()) },
             _lock: PhantomData,
         }
     }
@@ -194,12 +142,15 @@ impl<'a> MmapLocked<'a> {
     /// (C: `anon_vma_prepare()`); `ENOMEM` if that fails.
     #[inline]
     pub fn anon_vma_prepare(self, vma: &VmaRef) -> Result {
-        if vma.mm_raw() != self.mm.as_ptr() {
+        if vma.mm().as_ptr() != self.mm.as_ptr() {
             return Err(EINVAL);
         }
         // SAFETY: the mmap lock is held (type invariant), as
         // `anon_vma_prepare()` requires; it takes its own locks.
-        to_result(unsafe { bindings::uffd_rs_anon_vma_prepare(vma.as_raw()) })
+        if unsafe { bindings::anon_vma_prepare(vma.as_ptr()) } != 0 {
+            return Err(ENOMEM);
+        }
+        Ok(())
     }
 
     /// The VMAs that intersect `[start, end)`, in address order (C:
@@ -228,7 +179,7 @@ impl<'a> MmapLocked<'a> {
         end: usize,
         cp_flags: u32,
     ) -> Result<usize> {
-        if vma.mm_raw() != self.mm.as_ptr()
+        if vma.mm().as_ptr() != self.mm.as_ptr()
             || start >= end
             || start < vma.start()
             || end > vma.end()
@@ -238,7 +189,7 @@ impl<'a> MmapLocked<'a> {
         // SAFETY: the mmap lock of the VMA's mm is held (type invariant),
         // which `change_protection()` requires, and the range lies in it.
         let ret = unsafe {
-            bindings::uffd_rs_change_protection(vma.as_raw(), start as _, end as _, cp_flags as _)
+            bindings::uffd_rs_change_protection(vma.as_ptr(), start as _, end as _, cp_flags as _)
         };
         to_result(if ret < 0 { ret as i32 } else { 0 })?;
         Ok(ret as usize)
@@ -282,22 +233,18 @@ impl<'a> Iterator for VmaRangeIter<'a> {
 impl<'a> MmapReadGuard<'a> {
     /// Takes the per-VMA read lock of `vma`, a VMA of this mm, while the
     /// mmap lock excludes writers (so it cannot fail, unlike
-    /// [`MmRef::lock_vma_under_rcu`]).  The VMA lock outlives the mmap
+    /// [`MmWithUser::lock_vma_under_rcu`]).  The VMA lock outlives the mmap
     /// lock: drop this guard and keep working under the VMA lock.
     #[inline]
     pub fn vma_read_lock(&self, vma: &VmaRef) -> Result<VmaReadGuard<'a>> {
-        if vma.mm_raw() != self.mm.as_raw() {
+        if vma.mm().as_ptr() != self.mm.as_ptr() {
             return Err(EINVAL);
         }
         // SAFETY: the mmap lock of the VMA's mm is held (type invariant),
         // which keeps the VMA alive and excludes `vma_start_write()`.
-        unsafe { bindings::uffd_rs_vma_read_lock_mmap_locked(vma.as_raw()) };
-        // INVARIANT: read-locked just now.
-        Ok(VmaReadGuard {
-            // SAFETY: a `&VmaRef` is not NULL.
-            vma: unsafe { NonNull::new_unchecked(vma.as_raw()) },
-            _mm: PhantomData,
-        })
+        unsafe { bindings::uffd_rs_vma_read_lock_mmap_locked(vma.as_ptr()) };
+        // SAFETY: read-locked just now; a `&VmaRef` is not NULL.
+        Ok(unsafe { VmaReadGuard::new(NonNull::new_unchecked(vma.as_ptr())) })
     }
 }
 
@@ -305,7 +252,7 @@ impl Drop for MmapReadGuard<'_> {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: the lock is held by the type invariant, and released once.
-        unsafe { bindings::mmap_read_unlock(self.mm.as_raw()) };
+        unsafe { bindings::mmap_read_unlock(self.mm.as_ptr()) };
     }
 }
 
@@ -317,7 +264,25 @@ impl Drop for MmapReadGuard<'_> {
 /// exists, which keeps it valid and unchanged; its mm outlives `'a`.
 pub struct VmaReadGuard<'a> {
     vma: NonNull<bindings::vm_area_struct>,
-    _mm: PhantomData<&'a MmRef>,
+    _mm: PhantomData<&'a MmWithUser>,
+}
+
+impl VmaReadGuard<'_> {
+    /// Records that `vma` is read-locked; the guard unlocks it.
+    ///
+    /// # Safety
+    ///
+    /// `vma` must be read-locked by the current task (C:
+    /// `vma_start_read()` or the equivalent under the mmap lock), and its
+    /// mm must outlive the guard.
+    #[inline]
+    pub(super) unsafe fn new(vma: NonNull<bindings::vm_area_struct>) -> Self {
+        // INVARIANT: the caller's promise.
+        Self {
+            vma,
+            _mm: PhantomData,
+        }
+    }
 }
 
 impl Deref for VmaReadGuard<'_> {
@@ -379,7 +344,7 @@ impl VmaRef {
 
     /// The raw pointer, for C functions that take a VMA.
     #[inline]
-    pub fn as_raw(&self) -> *mut bindings::vm_area_struct {
+    pub fn as_ptr(&self) -> *mut bindings::vm_area_struct {
         self.vma.get()
     }
 
@@ -387,40 +352,31 @@ impl VmaRef {
     #[inline]
     pub fn start(&self) -> usize {
         // SAFETY: the VMA is stable by the type invariant.
-        unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_start }
+        unsafe { (*self.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.vm_start }
     }
 
     /// One past the last address of the VMA (C: `vm_end`).
     #[inline]
     pub fn end(&self) -> usize {
         // SAFETY: the VMA is stable by the type invariant.
-        unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.vm_end }
+        unsafe { (*self.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.vm_end }
     }
 
-    /// Whether `[start, start + len)` lies inside the VMA.
+    /// The address space the VMA belongs to (C: `vm_mm`).
     #[inline]
-    pub fn contains_range(&self, start: usize, len: usize) -> bool {
-        match start.checked_add(len) {
-            Some(end) => start >= self.start() && end <= self.end(),
-            None => false,
-        }
+    pub fn mm(&self) -> &MmWithUser {
+        // SAFETY: the VMA is stable by the type invariant and `vm_mm` never
+        // changes; a VMA is reachable under its locks only while its
+        // address space has users.
+        unsafe { MmWithUser::from_raw((*self.as_ptr()).vm_mm) }
     }
 
-    /// The address space the VMA belongs to (C: `vm_mm`), as a raw
-    /// pointer for comparisons and C calls.
+    /// The VMA flags (C: `vm_flags`); the bits are in [`flags`].
     #[inline]
-    pub fn mm_raw(&self) -> *mut bindings::mm_struct {
-        // SAFETY: the VMA is stable by the type invariant; `vm_mm` never
-        // changes.
-        unsafe { (*self.as_raw()).vm_mm }
-    }
-
-    /// The VMA flags (C: `vm_flags`).
-    #[inline]
-    pub fn flags(&self) -> usize {
+    pub fn flags(&self) -> vm_flags_t {
         // SAFETY: the VMA is stable by the type invariant; `vm_flags` only
         // changes under the write locks we exclude.
-        unsafe { (*self.as_raw()).__bindgen_anon_2.vm_flags }
+        unsafe { (*self.as_ptr()).__bindgen_anon_2.vm_flags }
     }
 
     /// The userfaultfd context the VMA is registered with, if any (C:
@@ -429,7 +385,7 @@ impl VmaRef {
     pub fn uffd_ctx(&self) -> Option<&UffdCtx> {
         // SAFETY: the VMA is stable by the type invariant; the field changes
         // only under the mmap write lock, with the VMA write-locked.
-        let ctx = unsafe { (*self.as_raw()).vm_userfaultfd_ctx.ctx };
+        let ctx = unsafe { (*self.as_ptr()).vm_userfaultfd_ctx.ctx };
         // SAFETY: a registered VMA holds a reference on its context, and
         // the VMA stays registered while `&self` lives (as above).
         NonNull::new(ctx).map(|ctx| unsafe { UffdCtx::from_raw(ctx.as_ptr()) })
@@ -441,33 +397,40 @@ impl VmaRef {
     #[inline]
     pub fn wants_manual_pte_write_upgrade(&self) -> bool {
         // SAFETY: the VMA is valid and stable (type invariant).
-        unsafe { bindings::uffd_rs_vma_wants_manual_pte_write_upgrade(self.as_raw()) }
+        unsafe { bindings::uffd_rs_vma_wants_manual_pte_write_upgrade(self.as_ptr()) }
     }
 
     /// C: `vma_is_anonymous()`: no `vm_ops`.
     #[inline]
     pub fn is_anonymous(&self) -> bool {
         // SAFETY: the VMA is stable by the type invariant.
-        unsafe { (*self.as_raw()).vm_ops.is_null() }
+        unsafe { (*self.as_ptr()).vm_ops.is_null() }
     }
 
-    /// C: `vma_is_shmem()`.
+    /// The VMA as a shmem VMA, if it is one (C: `vma_is_shmem()`): ask
+    /// once, then keep the answer in the type.
     #[inline]
-    pub fn is_shmem(&self) -> bool {
+    pub fn as_shmem(&self) -> Option<&ShmemVma> {
         // SAFETY: the VMA is valid and stable (type invariant).
-        unsafe { bindings::vma_is_shmem(self.as_raw()) }
+        if unsafe { bindings::vma_is_shmem(self.as_ptr()) } {
+            // SAFETY: `ShmemVma` is a transparent wrapper of `VmaRef`, and
+            // the VMA is shmem (checked above) for as long as it is stable.
+            Some(unsafe { &*(self as *const Self).cast::<ShmemVma>() })
+        } else {
+            None
+        }
     }
 
     /// C: `is_vm_hugetlb_page()`.
     #[inline]
     pub fn is_hugetlb(&self) -> bool {
-        self.flags() & bindings::VM_HUGETLB as usize != 0
+        self.flags() & flags::HUGETLB != 0
     }
 
     /// `VM_SHARED`: writes reach the backing object (a shared mapping).
     #[inline]
     pub fn is_shared(&self) -> bool {
-        self.flags() & bindings::VM_SHARED as usize != 0
+        self.flags() & flags::SHARED != 0
     }
 
     /// The userfaultfd modes the VMA is registered with.
@@ -476,54 +439,32 @@ impl VmaRef {
         UffdModes::from_flags(self.flags())
     }
 
-    /// `VM_WRITE`: the mapping may be written.
-    #[inline]
-    pub fn is_writable(&self) -> bool {
-        self.flags() & bindings::VM_WRITE as usize != 0
-    }
-
     /// Whether the VMA has its anon_vma (C: `vma->anon_vma`), which a
     /// private VMA needs before anonymous pages can be mapped in it.
     #[inline]
     pub fn has_anon_vma(&self) -> bool {
         // SAFETY: the VMA is stable (type invariant); `anon_vma` is set
         // once and then stays.
-        !unsafe { (*self.as_raw()).anon_vma }.is_null()
+        !unsafe { (*self.as_ptr()).anon_vma }.is_null()
     }
 
     /// Whether `addr` of a file VMA lies at or beyond the end of its file
-    /// (always `false` for anonymous memory).
+    /// (C: `mfill_file_over_size()`); always `false` for anonymous memory.
     #[inline]
     pub fn file_over_size(&self, addr: usize) -> bool {
-        if !self.has_file() {
-            return false;
-        }
-        #[cfg(CONFIG_X86_64)]
-        {
-            // What the C shim computes, without the call:
-            // `linear_page_index(vma, addr)` against the file's size in
-            // pages, rounded up.
-            // SAFETY: the VMA is stable (type invariant) and has a file,
-            // which it holds a reference on, and the file its inode.
-            let (pgoff, size) = unsafe {
-                let vma = self.as_raw();
-                let inode = (*(*vma).vm_file).f_inode;
-                // `i_size_read()` on 64-bit: `smp_load_acquire()`, which
-                // on x86-64 is a load that the compiler must not move
-                // later accesses before.
-                let size = core::ptr::read_volatile(&raw const (*inode).i_size);
-                core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::Acquire);
-                let index = addr.wrapping_sub(self.start()) >> bindings::PAGE_SHIFT;
-                (index.wrapping_add((*vma).vm_pgoff), size)
-            };
-            let pages = (size as u64).div_ceil(bindings::PAGE_SIZE as u64);
-            pgoff as u64 >= pages
-        }
-        #[cfg(not(CONFIG_X86_64))]
-        // SAFETY: the VMA is stable (type invariant) and has a file.
-        unsafe {
-            bindings::uffd_rs_file_over_size(self.as_raw(), addr as _)
-        }
+        // SAFETY: the VMA is stable (type invariant); it holds a reference
+        // on its file, and the file on its inode.
+        let (pgoff, size) = unsafe {
+            let vma = self.as_ptr();
+            let file = (*vma).vm_file;
+            if file.is_null() {
+                return false;
+            }
+            ((*vma).vm_pgoff, super::arch::i_size_read((*file).f_inode))
+        };
+        // C: `linear_page_index()` (not hugetlb: hugetlb never asks).
+        let index = (addr.wrapping_sub(self.start()) >> bindings::PAGE_SHIFT).wrapping_add(pgoff);
+        index as u64 >= (size as u64).div_ceil(bindings::PAGE_SIZE as u64)
     }
 
     /// Allocates the page-table levels down to the PTE table of `addr`, a
@@ -540,7 +481,7 @@ impl VmaRef {
         // page tables of its range from being freed; the allocators take
         // the page-table locks they need.
         to_result(unsafe {
-            bindings::uffd_rs_prepare_pte_table(self.mm_raw(), addr as _, &mut pmd)
+            bindings::uffd_rs_prepare_pte_table(self.mm().as_ptr(), addr as _, &mut pmd)
         })?;
         let pmd = NonNull::new(pmd).ok_or(EFAULT)?;
         // SAFETY: the PMD entry of `addr`, an address of this VMA (checked
@@ -549,20 +490,13 @@ impl VmaRef {
         Ok(unsafe { PmdRef::from_raw(pmd, addr, self) })
     }
 
-    /// Whether the VMA maps a file (C: `vm_file`).
-    #[inline]
-    pub fn has_file(&self) -> bool {
-        // SAFETY: the VMA is stable (type invariant).
-        !unsafe { (*self.as_raw()).vm_file }.is_null()
-    }
-
     /// The PTE of the shared zero page for `addr`, or `None` where this
     /// mm must not map it (C: `mm_forbids_zeropage()`).
     #[inline]
     pub fn zero_pte(&self, addr: usize) -> Option<Pte> {
         // SAFETY: the VMA is stable (type invariant); this computes a
         // value only.
-        let pte = Pte::from_raw(unsafe { bindings::uffd_rs_zero_pte(self.as_raw(), addr as _) });
+        let pte = Pte::from_raw(unsafe { bindings::uffd_rs_zero_pte(self.as_ptr(), addr as _) });
         if pte.is_none() {
             None
         } else {
@@ -575,7 +509,7 @@ impl VmaRef {
     #[inline]
     pub fn kernel_pagesize(&self) -> usize {
         // SAFETY: the VMA is valid and stable (type invariant).
-        unsafe { bindings::vma_kernel_pagesize(self.as_raw()) as usize }
+        unsafe { bindings::vma_kernel_pagesize(self.as_ptr()) as usize }
     }
 }
 
@@ -609,11 +543,11 @@ impl<'a> ZeroPteCache<'a> {
 impl UffdModes {
     /// The modes recorded in VMA flags `flags`.
     #[inline]
-    pub fn from_flags(flags: usize) -> Self {
+    pub fn from_flags(vm_flags: vm_flags_t) -> Self {
         Self {
-            missing: flags & bindings::VM_UFFD_MISSING as usize != 0,
-            wp: flags & bindings::VM_UFFD_WP as usize != 0,
-            minor: flags & bindings::VM_UFFD_MINOR != 0,
+            missing: vm_flags & flags::UFFD_MISSING != 0,
+            wp: vm_flags & flags::UFFD_WP != 0,
+            minor: vm_flags & flags::UFFD_MINOR != 0,
         }
     }
 }
@@ -654,16 +588,16 @@ impl VmaRmapRef {
     }
 
     #[inline]
-    fn as_raw(&self) -> *mut bindings::vm_area_struct {
+    fn as_ptr(&self) -> *mut bindings::vm_area_struct {
         self.vma.get()
     }
 
     /// The address space the VMA belongs to (C: `vm_mm`, never changes).
     #[inline]
-    pub fn mm_raw(&self) -> *mut bindings::mm_struct {
-        // SAFETY: the VMA is allocated (type invariant); `vm_mm` is set at
-        // creation and never changes.
-        unsafe { (*self.as_raw()).vm_mm }
+    pub fn mm(&self) -> &Mm {
+        // SAFETY: the VMA is allocated (type invariant), and a VMA keeps
+        // its `mm_struct` allocated; `vm_mm` never changes.
+        unsafe { Mm::from_raw((*self.as_ptr()).vm_mm) }
     }
 
     /// C: `vma_is_anonymous()`.
@@ -671,7 +605,7 @@ impl VmaRmapRef {
     pub fn is_anonymous(&self) -> bool {
         // SAFETY: the VMA is allocated (type invariant); `vm_ops` is set
         // when the VMA is created and stays.
-        unsafe { (*self.as_raw()).vm_ops.is_null() }
+        unsafe { (*self.as_ptr()).vm_ops.is_null() }
     }
 
     /// The userfaultfd modes, read once from the flags.
@@ -681,7 +615,29 @@ impl VmaRmapRef {
         // written concurrently under the mmap write lock, so they are read
         // once, with a volatile load, as C's `READ_ONCE()`.
         let flags =
-            unsafe { core::ptr::read_volatile(&(*self.as_raw()).__bindgen_anon_2.vm_flags) };
+            unsafe { core::ptr::read_volatile(&(*self.as_ptr()).__bindgen_anon_2.vm_flags) };
         UffdModes::from_flags(flags)
+    }
+}
+
+/// A shmem VMA: a [`VmaRef`] known to map a shmem file (anonymous shared
+/// memory included).  Made by [`VmaRef::as_shmem`]; what the fill does
+/// with shmem pages is in [`super::shmem`].
+///
+/// # Invariants
+///
+/// The VMA is a shmem VMA (C: `vma_is_shmem()`), stable as [`VmaRef`]
+/// says.
+#[repr(transparent)]
+pub struct ShmemVma {
+    vma: VmaRef,
+}
+
+impl Deref for ShmemVma {
+    type Target = VmaRef;
+
+    #[inline]
+    fn deref(&self) -> &VmaRef {
+        &self.vma
     }
 }

@@ -133,14 +133,6 @@ pub(crate) struct FillMode {
 }
 
 impl FillOp {
-    /// The number of `__u64` input fields; the result field follows them.
-    pub(crate) const fn input_words(self) -> usize {
-        match self {
-            Self::Copy => 4,
-            _ => 3,
-        }
-    }
-
     /// Decodes the mode: unknown bits are refused (`MODE_WP` exists for
     /// COPY and CONTINUE only).
     pub(crate) const fn decode_mode(self, mode: u64) -> Option<FillMode> {
@@ -158,41 +150,76 @@ impl FillOp {
     }
 }
 
-/// What a fill ioctl does after the fill returned `ret` for a request of
-/// `len` bytes (the result field gets `ret` in every case).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum FillOutcome {
-    /// The fill failed before filling anything: the ioctl returns `ret`.
-    Failed(i64),
-    /// `wake_len` bytes from the start were filled: wake the faulters there
-    /// (unless `DONTWAKE`); the ioctl returns 0 if that is everything,
-    /// else `EAGAIN` (user space retries the rest).
-    Filled {
-        /// Bytes filled, not zero.
-        wake_len: u64,
-        /// Everything was filled.
-        complete: bool,
-    },
+/// How far a fill got: the bytes filled from the start of the range, and
+/// the error that stopped it before the end, if one did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) struct FillProgress {
+    done: u64,
+    /// A negative errno, or 0 while the fill goes on or when it completed.
+    error: i32,
 }
 
-impl FillOutcome {
-    /// C: the tail of `userfaultfd_copy()` and its siblings.  A fill never
-    /// returns 0 (C calls `BUG()` then, since waking a zero-length range
-    /// would wake every faulter); here it counts as no progress: nothing to
-    /// wake, and `EAGAIN`.
-    pub(crate) const fn of(ret: i64, len: u64) -> Self {
-        if ret < 0 {
-            Self::Failed(ret)
-        } else if ret == 0 {
-            Self::Filled {
-                wake_len: 0,
-                complete: false,
-            }
+/// What a fill ioctl returns, from its [`FillProgress`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum FillOutcome {
+    /// Everything was filled: 0.
+    Complete,
+    /// Part of the range was filled: `EAGAIN` (user space retries the
+    /// rest).
+    Partial,
+    /// Nothing was filled: this negative errno.
+    Failed(i32),
+}
+
+impl FillProgress {
+    /// Nothing filled yet.
+    pub(crate) const fn new() -> Self {
+        Self { done: 0, error: 0 }
+    }
+
+    /// Bytes filled so far.
+    pub(crate) const fn done(&self) -> u64 {
+        self.done
+    }
+
+    /// Records `bytes` more filled.
+    pub(crate) fn advance(&mut self, bytes: u64) {
+        self.done += bytes;
+    }
+
+    /// Records the error (a negative errno) that stopped the fill.
+    pub(crate) fn stop(&mut self, errno: i32) {
+        self.error = errno;
+    }
+
+    /// The result field (`copy`, `zeropage`, `mapped`, `updated`): the
+    /// bytes filled if any were, else the error (C: what `mfill_atomic()`
+    /// returns).
+    pub(crate) const fn result_field(&self) -> i64 {
+        if self.done > 0 {
+            self.done as i64
         } else {
-            Self::Filled {
-                wake_len: ret as u64,
-                complete: ret as u64 == len,
-            }
+            self.error as i64
+        }
+    }
+
+    /// The bytes from the start whose faulting threads are woken (unless
+    /// `DONTWAKE`): what was filled.  0 wakes nobody (C never wakes a
+    /// zero-length range, which would wake every faulter).
+    pub(crate) const fn wake_len(&self) -> u64 {
+        self.done
+    }
+
+    /// What the ioctl returns for a request of `len` bytes (C: the tail of
+    /// `userfaultfd_copy()` and its siblings).  A fill that stopped with
+    /// nothing filled and no error cannot happen; it counts as partial.
+    pub(crate) const fn outcome(&self, len: u64) -> FillOutcome {
+        if self.done == len {
+            FillOutcome::Complete
+        } else if self.done == 0 && self.error < 0 {
+            FillOutcome::Failed(self.error)
+        } else {
+            FillOutcome::Partial
         }
     }
 }

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C shims of the Rust userfaultfd implementation (rust/kernel/mm/).
+ *
+ * The rule: a C function or macro that Rust needs one to one is wrapped in
+ * rust/helpers/ as rust_helper_<its name>, and Rust calls it by that name.
+ * What is here is a step that needs more than that: mm's internal headers
+ * (mm/internal.h), which the Rust bindings do not see; a C stack frame
+ * (the mmu_gather of a protection change points into itself); a walk or a
+ * sequence of several calls that C does under one lock; or a macro that
+ * takes a type.  Each is named uffd_rs_<what it does> and says which C it
+ * stands for.
+ */
+
+#include <linux/mm.h>
+#include <linux/highmem.h>
+#include <linux/hugetlb.h>
+#include <linux/memcontrol.h>
+#include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
+#include <linux/uaccess.h>
+#include <linux/userfaultfd_k.h>
+#include <linux/userfaultfd_rs.h>
+#include <asm/tlb.h>
+#include "../internal.h"
+
+/* vma_wants_manual_pte_write_upgrade() lives in mm/internal.h */
+bool uffd_rs_vma_wants_manual_pte_write_upgrade(struct vm_area_struct *vma)
+{
+	return vma_wants_manual_pte_write_upgrade(vma);
+}
+
+/*
+ * change_protection() of [start, end) in @vma with its own TLB batch: the
+ * mmu_gather points into itself, so it lives on this C stack frame rather
+ * than in Rust.  The caller holds the mmap lock.
+ */
+long uffd_rs_change_protection(struct vm_area_struct *vma, unsigned long start,
+			       unsigned long end, unsigned long cp_flags)
+{
+	struct mmu_gather tlb;
+	long ret;
+
+	tlb_gather_mmu(&tlb, vma->vm_mm);
+	ret = change_protection(&tlb, vma, start, end, cp_flags);
+	tlb_finish_mmu(&tlb);
+	return ret;
+}
+
+/*
+ * Read-locks @vma under the mmap lock, which excludes writers, so that it
+ * cannot fail (the tail of uffd_lock_vma() in mm/userfaultfd.c).
+ */
+void uffd_rs_vma_read_lock_mmap_locked(struct vm_area_struct *vma)
+{
+	mmap_assert_locked(vma->vm_mm);
+	down_read(&vma->vm_lock->lock);
+}
+
+/*
+ * Makes sure the PTE table of @addr exists (mm_alloc_pmd() and the PMD
+ * checks of mfill_atomic()): allocates the levels above it and the table,
+ * and gives its PMD entry in *@pmdp.  0, -ENOMEM, -EEXIST (a huge PMD is
+ * there: the range is mapped already) or -EFAULT (a bad PMD).
+ */
+int uffd_rs_prepare_pte_table(struct mm_struct *mm, unsigned long addr,
+			      pmd_t **pmdp)
+{
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud;
+	pmd_t *pmd, pmdval;
+
+	p4d = p4d_alloc(mm, pgd, addr);
+	if (!p4d)
+		return -ENOMEM;
+	pud = pud_alloc(mm, p4d, addr);
+	if (!pud)
+		return -ENOMEM;
+	pmd = pmd_alloc(mm, pud, addr);
+	if (!pmd)
+		return -ENOMEM;
+	pmdval = pmdp_get_lockless(pmd);
+	if (unlikely(pmd_none(pmdval)) && unlikely(__pte_alloc(mm, pmd)))
+		return -ENOMEM;
+	pmdval = pmdp_get_lockless(pmd);
+	if (unlikely(!pmd_present(pmdval) || pmd_trans_huge(pmdval) ||
+		     pmd_devmap(pmdval)))
+		return -EEXIST;
+	if (unlikely(pmd_bad(pmdval)))
+		return -EFAULT;
+	*pmdp = pmd;
+	return 0;
+}
+
+/*
+ * The PMD entry that covers @addr, or NULL when an upper level is not
+ * populated or is a huge leaf (the walk of the debugfs probe).  The caller
+ * holds the mmap lock or the VMA lock, which keeps the upper levels from
+ * being freed; whether the PMD points at a PTE table is for
+ * pte_offset_map_lock() to decide.
+ */
+pmd_t *uffd_rs_find_pmd(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud;
+
+	if (!pgd_present(*pgd))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (!p4d_present(*p4d))
+		return NULL;
+	pud = pud_offset(p4d, addr);
+	if (!pud_present(*pud) || pud_leaf(*pud))
+		return NULL;
+	return pmd_offset(pud, addr);
+}
+
+/*
+ * The PTE mapping the zero page at @addr of @vma, or __pte(0) if this mm
+ * may not map it (mfill_atomic_pte_zeropage(); the caller then maps a
+ * zeroed folio).
+ */
+pte_t uffd_rs_zero_pte(struct vm_area_struct *vma, unsigned long addr)
+{
+	if (mm_forbids_zeropage(vma->vm_mm))
+		return __pte(0);
+	return pte_mkspecial(pfn_pte(my_zero_pfn(addr), vma->vm_page_prot));
+}
+
+/* set_pte_at() and update_mmu_cache() of a PTE (locked, mapping nothing) */
+void uffd_rs_set_pte(struct vm_area_struct *vma, unsigned long addr,
+		     pte_t *ptep, pte_t pte)
+{
+	set_pte_at(vma->vm_mm, addr, ptep, pte);
+	update_mmu_cache(vma, addr, ptep);
+}
+
+/* One warning for the Rust guard against overwriting a live PTE */
+void uffd_rs_warn_pte_not_none(void)
+{
+	WARN_ON_ONCE(1);
+}
+
+/*
+ * A new anonymous folio for @addr, zeroed if @zeroed (the allocators are
+ * macros over the _noprof functions).
+ */
+struct folio *uffd_rs_alloc_folio(struct vm_area_struct *vma,
+				  unsigned long addr, bool zeroed)
+{
+	if (zeroed)
+		return vma_alloc_zeroed_movable_folio(vma, addr);
+	return vma_alloc_folio(GFP_HIGHUSER_MOVABLE, 0, vma, addr, false);
+}
+
+/*
+ * Copies user memory at @src into @folio (mfill_atomic_pte_copy()): with
+ * @nofault, one page with page faults disabled (the caller holds mm
+ * locks); else the whole folio.  0, or the bytes not copied.
+ */
+unsigned long uffd_rs_copy_folio_from_user(struct folio *folio,
+					   unsigned long src, bool nofault)
+{
+	void *kaddr;
+	unsigned long left;
+
+	/* Faults allowed: the whole folio, which may be a huge one */
+	if (!nofault)
+		return copy_folio_from_user(folio, (const void __user *)src,
+					    true);
+	kaddr = kmap_local_folio(folio, 0);
+	pagefault_disable();
+	left = copy_from_user(kaddr, (const void __user *)src, PAGE_SIZE);
+	pagefault_enable();
+	kunmap_local(kaddr);
+	if (!left)
+		flush_dcache_folio(folio);
+	return left;
+}
+
+/*
+ * Marks a new folio up to date and charges it to @vma's memcg
+ * (mfill_atomic_pte_copy()): 0 or -ENOMEM.
+ */
+int uffd_rs_folio_prepare(struct vm_area_struct *vma, struct folio *folio)
+{
+	__folio_mark_uptodate(folio);
+	return mem_cgroup_charge(folio, vma->vm_mm, GFP_KERNEL) ? -ENOMEM : 0;
+}
+
+/*
+ * The page-cache folio of @addr in shmem @vma, locked and referenced, and
+ * its page at @addr; never allocates (mfill_atomic_pte_continue()).
+ * -EFAULT when there is none.
+ */
+int uffd_rs_shmem_get_folio(struct vm_area_struct *vma, unsigned long addr,
+			    struct folio **foliop, struct page **pagep)
+{
+	pgoff_t pgoff = linear_page_index(vma, addr);
+	int ret;
+
+	*foliop = NULL;
+	ret = shmem_get_folio(file_inode(vma->vm_file), pgoff, 0, foliop,
+			      SGP_NOALLOC);
+	if (ret == -ENOENT || (!ret && !*foliop))
+		ret = -EFAULT;
+	if (ret)
+		return ret;
+	*pagep = folio_file_page(*foliop, pgoff);
+	return 0;
+}
+
+/* The result field of a userfaultfd ioctl: 0 or -EFAULT (put_user()) */
+int uffd_rs_put_user_s64(s64 value, s64 __user *ptr)
+{
+	return put_user(value, ptr);
+}
+
+/* One call per filled page: cond_resched(), then fatal_signal_pending() */
+bool uffd_rs_cond_resched_fatal_signal_pending(void)
+{
+	cond_resched();
+	return fatal_signal_pending(current);
+}
+
+#ifdef CONFIG_HUGETLB_PAGE
+/*
+ * The hugetlb fill's locks for @addr of hugetlb @vma (the start of the
+ * loop of mfill_atomic_hugetlb()): the fault mutex of its page-cache index
+ * (serializes with faults on it), then the hugetlb VMA lock (keeps shared
+ * PMDs in place); then the huge PTE of @addr in *@ptepp, allocating the
+ * levels above it (NULL: -ENOMEM, the locks are held all the same).
+ * Returns the mutex's hash for uffd_rs_hugetlb_unlock().
+ */
+u32 uffd_rs_hugetlb_lock(struct vm_area_struct *vma, unsigned long addr,
+			 pte_t **ptepp)
+{
+	pgoff_t idx = hugetlb_linear_page_index(vma, addr);
+	u32 hash = hugetlb_fault_mutex_hash(vma->vm_file->f_mapping, idx);
+
+	mutex_lock(&hugetlb_fault_mutex_table[hash]);
+	hugetlb_vma_lock_read(vma);
+	*ptepp = huge_pte_alloc(vma->vm_mm, vma, addr,
+				huge_page_size(hstate_vma(vma)));
+	return hash;
+}
+
+void uffd_rs_hugetlb_unlock(struct vm_area_struct *vma, u32 hash)
+{
+	hugetlb_vma_unlock_read(vma);
+	mutex_unlock(&hugetlb_fault_mutex_table[hash]);
+}
+#endif
