@@ -104,12 +104,17 @@ def parse_tap(res, name, body, rc):
         if not m:
             continue
         seen += 1
-        desc = f"{name}: {m.group('desc')}"
+        desc, why = m.group("desc"), m.group("why") or ""
+        if not desc and m.group("dir") == "SKIP":
+            # kselftest.h's skips carry their description after the
+            # directive: "ok N # SKIP <what>: <why>".
+            desc, why = why, ""
+        desc = f"{name}: {desc}"
         if m.group("not") and m.group("dir") not in ("TODO",):
             fails += 1
             res.add("fail", desc)
         elif m.group("dir") == "SKIP":
-            res.add("skip", desc, m.group("why") or "")
+            res.add("skip", desc, why)
         else:
             res.add("pass", desc)
     if rc is None:

@@ -25,7 +25,19 @@ nr_pages: 8192
 TAP version 13
 ok 1 first check
 ok 2 second check # SKIP no swap
+ok 3 # SKIP third check: no hugetlb pages
 === END mine rc=0
+=== BEGIN kunit
+KTAP version 1
+1..1
+    KTAP version 1
+    # Subtest: rust_doctests_kernel
+    1..2
+    ok 1 rust_doctest_kernel_mm_pte_rs_0
+    ok 2 rust_doctest_kernel_mm_pte_rs_1
+# rust_doctests_kernel: pass:2 fail:0 skip:0 total:2
+ok 1 rust_doctests_kernel
+=== END kunit rc=0
 === KERNEL LOG
 [    0.000000] Linux version 6.12.117
 === DONE
@@ -47,7 +59,14 @@ class ResultsTest(unittest.TestCase):
     def test_clean_run_passes(self):
         rc, out = run(CLEAN)
         self.assertEqual(rc, 0, out)
-        self.assertEqual(out.splitlines()[-2], "3 passed, 0 failed, 2 skipped")
+        self.assertEqual(out.splitlines()[-2], "6 passed, 0 failed, 3 skipped")
+        # kselftest.h's skip lines keep their description as the name.
+        self.assertIn("mine: third check: no hugetlb pages # SKIP", out)
+
+    def test_kunit_failure(self):
+        rc, out = run(CLEAN.replace("    ok 2 rust_doctest", "    not ok 2 rust_doctest"))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("not ok", out)
 
     def test_failed_unit_test(self):
         rc, out = run(CLEAN.replace("register-anon on anon... done",

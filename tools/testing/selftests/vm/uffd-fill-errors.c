@@ -48,7 +48,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +59,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ktap.h"
+#include "kselftest.h"
 #include "uffd-util.h"
 
 #define SENTINEL ((__s64)0x5a5a5a5a5a5a5a5aLL)
@@ -326,21 +325,12 @@ static const struct row rows[] = {
 };
 
 static int quiet;
-static long psize, hsize;
+static size_t hsize;
 static int have_huge;
 static char *src_small, *src_huge;
 
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (quiet)
-		return;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-}
+/* Diagnostics left out with -q. */
+#define say(...) do { if (!quiet) ksft_print_msg(__VA_ARGS__); } while (0)
 
 static const char *errname(int e)
 {
@@ -469,9 +459,9 @@ static __u64 reg_mode(const struct row *r, enum mem m)
 /* Returns 0 when set up, -1 on failure, 1 when the kernel lacks a feature. */
 static int env_init(struct env *e, enum mem m, const struct row *r)
 {
-	size_t u = is_huge(m) ? hsize : psize;
+	size_t u = is_huge(m) ? hsize : psize();
 	size_t file_len = (r->layout & L_SHORT ? 3 : 4) * u;
-	uint64_t offered = 0;
+	uint64_t offered = 0, mode;
 	int rc;
 
 	memset(e, 0, sizeof(*e));
@@ -527,10 +517,12 @@ static int env_init(struct env *e, enum mem m, const struct row *r)
 			 "no write-protect of shmem/hugetlb (UFFD_FEATURE_WP_HUGETLBFS_SHMEM)");
 		return 1;
 	}
-	rc = uffd_register(e->uffd, e->base, (r->layout & L_TWO ? 6 : 4) * u, reg_mode(r, m));
+	mode = reg_mode(r, m);
+	rc = uffd_register(e->uffd, e->base, (r->layout & L_TWO ? 6 : 4) * u, mode & MISSING,
+			   mode & WP, mode & MINOR);
 	if (rc) {
 		snprintf(e->why, sizeof(e->why), "UFFDIO_REGISTER mode %#llx: %s",
-			 (unsigned long long)reg_mode(r, m), strerror(errno));
+			 (unsigned long long)mode, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -683,7 +675,7 @@ static void describe_exp(char *buf, size_t size, const struct expect *x, enum op
 		break;
 	case F_UNITS:
 		snprintf(buf, size, "%s, %s %d*%s", x->err ? errname(x->err) : "ok", f,
-			 x->units, u == (size_t)psize ? "page" : "2MB");
+			 x->units, u == (size_t)psize() ? "page" : "2MB");
 		break;
 	case F_NONE:
 		snprintf(buf, size, "%s", errname(x->err));
@@ -716,9 +708,10 @@ static int result_ok(const struct expect *x, int ret, int err, __s64 field, size
 static void show_got(int ret, int err, __s64 field)
 {
 	if (field == SENTINEL)
-		printf("# got ret %d errno %s, field untouched\n", ret, errname(err));
+		ksft_print_msg("got ret %d errno %s, field untouched\n", ret, errname(err));
 	else
-		printf("# got ret %d errno %s, field %lld\n", ret, errname(err), (long long)field);
+		ksft_print_msg("got ret %d errno %s, field %lld\n", ret, errname(err),
+			       (long long)field);
 }
 
 /* The filled units hold what the ioctl put there. */
@@ -765,40 +758,40 @@ static void run_case(const struct row *r, enum mem m, enum op op, const struct e
 	__s64 field;
 	size_t u;
 
-	describe_exp(what, sizeof(what), x, op, is_huge(m) ? hsize : psize);
+	describe_exp(what, sizeof(what), x, op, is_huge(m) ? hsize : psize());
 	snprintf(desc, sizeof(desc), "%s %s: %s: %s", op_name[op], mem_name[m], r->name, what);
 	if (is_huge(m) && !have_huge) {
-		ktap_skip("%s # SKIP no free 2MB hugetlb pages", desc);
+		ksft_test_result_skip("%s: no free 2MB hugetlb pages\n", desc);
 		return;
 	}
 	rc = env_init(&e, m, r);
 	if (rc) {
 		if (rc > 0)
-			ktap_skip("%s # SKIP %s", desc, e.why);
+			ksft_test_result_skip("%s: %s\n", desc, e.why);
 		else
-			ktap_result(0, "%s", desc);
+			ksft_test_result_fail("%s\n", desc);
 		if (rc < 0)
-			printf("# setup: %s\n", e.why);
+			ksft_print_msg("setup: %s\n", e.why);
 		env_fini(&e);
 		return;
 	}
 	u = e.unit;
 	for (int i = 0; i < 2; i++) {
 		if (prep_one(&e, &r->prep[i], op)) {
-			ktap_result(0, "%s", desc);
-			printf("# setup: %s\n", e.why);
+			ksft_test_result_fail("%s\n", desc);
+			ksft_print_msg("setup: %s\n", e.why);
 			env_fini(&e);
 			return;
 		}
 	}
 
-	start = (unsigned long)e.base + r->start_u * u + r->start_p * psize + r->start_b;
-	len = r->len_u * u + r->len_p * psize + r->len_b;
+	start = (unsigned long)e.base + r->start_u * u + r->start_p * psize() + r->start_b;
+	len = r->len_u * u + r->len_p * psize() + r->len_b;
 	src = (unsigned long)e.src;
 	if (r->tweak & T_START_HIGH)
 		start = 1ULL << 63;
 	if (r->tweak & T_LEN_WRAP)
-		len = -(__u64)psize;
+		len = -(__u64)psize();
 	if (r->tweak & T_LEN_BEYOND)
 		len = 1ULL << 62;
 	if (r->tweak & T_SRC_HIGH)
@@ -824,14 +817,14 @@ static void run_case(const struct row *r, enum mem m, enum op op, const struct e
 			thread_live = 1;
 		/* the event is queued after mmap_changing was raised */
 		if (!thread_live || !wait_readable(e.uffd, 5000)) {
-			ktap_result(0, "%s", desc);
-			printf("# no event arrived\n");
+			ksft_test_result_fail("%s\n", desc);
+			ksft_print_msg("no event arrived\n");
 			goto out;
 		}
 	}
 	if (fd < 0) {
-		ktap_result(0, "%s", desc);
-		printf("# setup: userfaultfd: %s\n", strerror(errno));
+		ksft_test_result_fail("%s\n", desc);
+		ksft_print_msg("setup: userfaultfd: %s\n", strerror(errno));
 		goto out;
 	}
 
@@ -845,7 +838,7 @@ static void run_case(const struct row *r, enum mem m, enum op op, const struct e
 	if (fd != e.uffd)
 		close(fd);
 	rc = result_ok(x, ret, err, field, u);
-	ktap_result(rc, "%s", desc);
+	ksft_test_result(rc, "%s\n", desc);
 	if (!rc)
 		show_got(ret, err, field);
 
@@ -857,18 +850,18 @@ static void run_case(const struct row *r, enum mem m, enum op op, const struct e
 		if (got && want == UFFD_EVENT_FORK)
 			close(msg.arg.fork.ufd);
 		if (join_within(thread, 5)) {
-			printf("# the %s thread does not return\n", op_name[op]);
-			exit(ktap_finish());
+			ksft_print_msg("the %s thread does not return\n", op_name[op]);
+			finish_tests();
 		}
 		thread_live = 0;
 		/* mmap_changing is down again: the same request now works */
 		ret = fill(e.uffd, op, start, len, src, mode, &field, &err);
 		rc = got && ev.ret == 0 && ret == 0 && field == (__s64)len;
-		ktap_result(rc, "%s %s: %s: fills once the event is read", op_name[op],
-			    mem_name[m], r->name);
+		ksft_test_result(rc, "%s %s: %s: fills once the event is read\n", op_name[op],
+				 mem_name[m], r->name);
 		if (!rc) {
-			printf("# event read: %d, eventer ret %d (%s)\n", got, ev.ret,
-			       strerror(ev.err));
+			ksft_print_msg("event read: %d, eventer ret %d (%s)\n", got, ev.ret,
+				       strerror(ev.err));
 			show_got(ret, err, field);
 		}
 	}
@@ -876,10 +869,10 @@ static void run_case(const struct row *r, enum mem m, enum op op, const struct e
 	if ((r->tweak & T_CHECK_DATA) && x->fld == F_UNITS && x->units > 0 && op != OP_POISON &&
 	    field == (__s64)(x->units * u)) {
 		rc = data_ok(&e, op, r->start_u, x->units, r->tweak);
-		ktap_result(rc, "%s %s: %s: the filled units hold the %s", op_name[op],
-			    mem_name[m], r->name,
-			    op == OP_COPY ? "source bytes" :
-			    op == OP_ZERO ? "zeroes" : "page cache bytes");
+		ksft_test_result(rc, "%s %s: %s: the filled units hold the %s\n", op_name[op],
+				 mem_name[m], r->name,
+				 op == OP_COPY ? "source bytes" :
+				 op == OP_ZERO ? "zeroes" : "page cache bytes");
 	}
 out:
 	if (thread_live) {
@@ -887,8 +880,8 @@ out:
 		close(e.uffd);
 		e.uffd = -1;
 		if (join_within(thread, 5)) {
-			printf("# the event thread does not return\n");
-			exit(ktap_finish());
+			ksft_print_msg("the event thread does not return\n");
+			finish_tests();
 		}
 	}
 	if (r->tweak & (T_SRC_NONE | T_SRC_HALF))
@@ -901,36 +894,33 @@ int main(int argc, char **argv)
 	int fd;
 
 	quiet = argc > 1 && !strcmp(argv[1], "-q");
-	psize = sysconf(_SC_PAGESIZE);
-	ktap_start();
+	ksft_print_header();
 
 	fd = uffd_open();
-	if (fd < 0 || uffd_api(fd, 0, NULL)) {
-		printf("1..0 # SKIP userfaultfd: %s\n", strerror(errno));
-		return 4;
-	}
+	if (fd < 0 || uffd_api(fd, 0, NULL))
+		ksft_exit_skip("userfaultfd: %s\n", strerror(errno));
 	close(fd);
 
 	/* 2MB pages only: every row uses four of them, plus a few more */
-	have_huge = hugepages_free(&hsize) >= 16 && hsize == 2 << 20;
+	hsize = default_huge_page_size();
+	have_huge = get_free_hugepages() >= 16 && hsize == 2 << 20;
 	if (!have_huge)
-		say("# no free 2MB hugetlb pages: the hugetlb rows are skipped\n");
+		say("no free 2MB hugetlb pages: the hugetlb rows are skipped\n");
 
-	src_small = mmap(NULL, 4 * psize, PROT_READ | PROT_WRITE,
+	src_small = mmap(NULL, 4 * psize(), PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	src_huge = mmap(NULL, 8 << 20, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (src_small == MAP_FAILED || src_huge == MAP_FAILED) {
-		printf("Bail out! mmap: %s\n", strerror(errno));
-		return 1;
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
 	}
-	fill_pattern(src_small, 4 * psize, 's');
+	fill_pattern(src_small, 4 * psize(), 's');
 	fill_pattern(src_huge, 8 << 20, 'h');
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct row *r = &rows[i];
 
-		say("# row: %s\n", r->name);
+		say("row: %s\n", r->name);
 		for (enum mem m = 0; m < NR_MEMS; m++)
 			for (enum op op = 0; op < NR_OPS; op++) {
 				const struct expect *x = find_exp(r, op, m);
@@ -939,5 +929,5 @@ int main(int argc, char **argv)
 					run_case(r, m, op, x);
 			}
 	}
-	return ktap_finish();
+	finish_tests();
 }

@@ -44,7 +44,6 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ktap.h"
+#include "kselftest.h"
 #include "uffd-util.h"
 
 #define SENTINEL ((__s64)0x5a5a5a5a5a5a5a5aLL)
@@ -118,20 +117,11 @@ static const struct mcase cases[] = {
 };
 
 static int quiet;
-static long psize, hsize;
+static size_t hsize;
 static int have_huge;
 
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (quiet)
-		return;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-}
+/* Diagnostics left out with -q. */
+#define say(...) do { if (!quiet) ksft_print_msg(__VA_ARGS__); } while (0)
 
 static int is_huge(enum mem m)
 {
@@ -318,9 +308,9 @@ static int check_msg(const struct uffd_msg *msg, char *page, __u64 want_flags)
 
 static void show_msg(const struct uffd_msg *msg, char *page)
 {
-	printf("# message: event %u, address %#llx (page %p), %s\n", msg->event,
-	       (unsigned long long)msg->arg.pagefault.address, page,
-	       fault_kind(msg->arg.pagefault.flags));
+	ksft_print_msg("message: event %u, address %#llx (page %p), %s\n", msg->event,
+		       (unsigned long long)msg->arg.pagefault.address, page,
+		       fault_kind(msg->arg.pagefault.flags));
 }
 
 /* One case's memory: the registered page, the file's view, the source. */
@@ -363,7 +353,7 @@ static int arena_init(struct arena *a, const struct mcase *c, enum mem m, const 
 	a->src = mmap(NULL, u, rw, anon, -1, 0);
 	a->expect = malloc(u);
 	if (a->resv == MAP_FAILED || a->src == MAP_FAILED || !a->expect) {
-		ktap_result(0, "%s: setup: %s", pre, strerror(errno));
+		ksft_test_result_fail("%s: setup: %s\n", pre, strerror(errno));
 		a->resv = a->resv == MAP_FAILED ? NULL : a->resv;
 		a->src = a->src == MAP_FAILED ? NULL : a->src;
 		return -1;
@@ -387,7 +377,7 @@ static int arena_init(struct arena *a, const struct mcase *c, enum mem m, const 
 		}
 	}
 	if (p == MAP_FAILED) {
-		ktap_result(0, "%s: setup: map the page: %s", pre, strerror(errno));
+		ksft_test_result_fail("%s: setup: map the page: %s\n", pre, strerror(errno));
 		return -1;
 	}
 	/* CONTINUE: the page cache has the page before the fault */
@@ -396,17 +386,17 @@ static int arena_init(struct arena *a, const struct mcase *c, enum mem m, const 
 
 	a->uffd = uffd_open();
 	if (a->uffd < 0) {
-		ktap_result(0, "%s: setup: userfaultfd: %s", pre, strerror(errno));
+		ksft_test_result_fail("%s: setup: userfaultfd: %s\n", pre, strerror(errno));
 		return -1;
 	}
 	if (ioctl(a->uffd, UFFDIO_API, &api)) {
-		ktap_skip("%s # SKIP UFFDIO_API features %#llx: %s", pre,
-			  (unsigned long long)api.features, strerror(errno));
+		ksft_test_result_skip("%s: UFFDIO_API features %#llx: %s\n", pre,
+				      (unsigned long long)api.features, strerror(errno));
 		return 1;
 	}
-	if (uffd_register(a->uffd, a->page, u, c->reg)) {
-		ktap_result(0, "%s: setup: register mode %#llx: %s", pre,
-			    (unsigned long long)c->reg, strerror(errno));
+	if (uffd_register(a->uffd, a->page, u, c->reg & MISSING, c->reg & WP, c->reg & MINOR)) {
+		ksft_test_result_fail("%s: setup: register mode %#llx: %s\n", pre,
+				      (unsigned long long)c->reg, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -422,18 +412,20 @@ static void resolve(const struct mcase *c, enum mem m, struct arena *a, const ch
 	ret = fill(a->uffd, c->op, a->page, u, a->src, c->mode, &field, &err);
 	if (c->op == OP_ZERO && is_huge(m)) {
 		ok = ret == -1 && err == EINVAL && field == -EINVAL;
-		ktap_result(ok, "%s: hugetlb has no zero page: EINVAL, zeropage -EINVAL", pre);
+		ksft_test_result(ok, "%s: hugetlb has no zero page: EINVAL, zeropage -EINVAL\n",
+				 pre);
 		if (!ok)
-			printf("# got ret %d errno %d field %lld\n", ret, err, (long long)field);
+			ksft_print_msg("got ret %d errno %d field %lld\n", ret, err,
+				       (long long)field);
 		ret = fill(a->uffd, OP_COPY, a->page, u, a->src, 0, &field, &err);
 		ok = ret == 0 && field == (__s64)u;
-		ktap_result(ok, "%s: then COPY resolves the fault: copy = page size", pre);
+		ksft_test_result(ok, "%s: then COPY resolves the fault: copy = page size\n", pre);
 	} else {
 		ok = ret == 0 && field == (__s64)u;
-		ktap_result(ok, "%s: returns 0, %s = page size", pre, field_name[c->op]);
+		ksft_test_result(ok, "%s: returns 0, %s = page size\n", pre, field_name[c->op]);
 	}
 	if (!ok)
-		printf("# got ret %d errno %d field %lld\n", ret, err, (long long)field);
+		ksft_print_msg("got ret %d errno %d field %lld\n", ret, err, (long long)field);
 }
 
 /* MODE_WP: the thread's write faults, and waits until un-protect. */
@@ -449,14 +441,14 @@ static void wp_write(const struct mcase *c, struct arena *a, struct toucher *t,
 		show_msg(&msg, a->page);
 		ok = 0;
 	}
-	ktap_result(ok, "%s: the thread's write raises a write-protect fault", pre);
+	ksft_test_result(ok, "%s: the thread's write raises a write-protect fault\n", pre);
 	/* the page is mapped and readable here */
-	ktap_result(a->page[t->off + 1] == before && !t->done,
-		    "%s: the write has not landed while the page is protected", pre);
+	ksft_test_result(a->page[t->off + 1] == before && !t->done,
+			 "%s: the write has not landed while the page is protected\n", pre);
 	ok = !uffd_writeprotect(a->uffd, a->page, a->unit, 0);
-	ktap_result(ok, "%s: un-protect", pre);
+	ksft_test_result(ok, "%s: un-protect\n", pre);
 	if (!ok)
-		printf("# UFFDIO_WRITEPROTECT: %s\n", strerror(errno));
+		ksft_print_msg("UFFDIO_WRITEPROTECT: %s\n", strerror(errno));
 }
 
 /* What the thread saw, what the page and the file hold afterwards. */
@@ -469,10 +461,10 @@ static void check_data(const struct mcase *c, enum mem m, struct arena *a,
 
 	if (c->op == OP_POISON) {
 		ok = t->sigbus && t->bus_addr == a->page + off;
-		ktap_result(ok, "%s: the thread got SIGBUS at the address it touched", pre);
+		ksft_test_result(ok, "%s: the thread got SIGBUS at the address it touched\n", pre);
 		if (!ok)
-			printf("# SIGBUS %d at %p (touched %p), code %d\n", t->sigbus,
-			       t->bus_addr, a->page + off, t->si_code);
+			ksft_print_msg("SIGBUS %d at %p (touched %p), code %d\n", t->sigbus,
+				       t->bus_addr, a->page + off, t->si_code);
 		return;
 	}
 	if (c->op == OP_ZERO && !is_huge(m))
@@ -485,36 +477,38 @@ static void check_data(const struct mcase *c, enum mem m, struct arena *a,
 		want[off] = WBYTE;
 	ok = !t->sigbus && t->done && !memcmp(t->seen, want + off, SEEN) &&
 	     t->head == want[0] && t->tail == want[u - 1];
-	ktap_result(ok, "%s: the thread read the %s", pre,
-		    c->op == OP_CONT ? "page cache bytes as changed after the fault" :
-		    c->op == OP_ZERO && !is_huge(m) ? "zeroes" : "copied bytes");
+	ksft_test_result(ok, "%s: the thread read the %s\n", pre,
+			 c->op == OP_CONT ? "page cache bytes as changed after the fault" :
+			 c->op == OP_ZERO && !is_huge(m) ? "zeroes" : "copied bytes");
 	if (!ok)
-		printf("# SIGBUS %d, done %d, read %02x %02x %02x %02x, want %02x %02x %02x %02x\n",
-		       t->sigbus, t->done, t->seen[0], t->seen[1], t->seen[2], t->seen[3],
-		       want[off], want[off + 1], want[off + 2], want[off + 3]);
+		ksft_print_msg("SIGBUS %d, done %d, read %02x %02x %02x %02x, want %02x %02x %02x %02x\n",
+			       t->sigbus, t->done, t->seen[0], t->seen[1], t->seen[2], t->seen[3],
+			       want[off], want[off + 1], want[off + 2], want[off + 3]);
 	if (c->write_after) {
-		ktap_result(t->after == WBYTE, "%s: the thread's write landed", pre);
+		ksft_test_result(t->after == WBYTE, "%s: the thread's write landed\n", pre);
 		want[off + 1] = WBYTE;
 	}
-	ktap_result(!memcmp(a->page, want, u), "%s: the page holds those bytes afterwards", pre);
+	ksft_test_result(!memcmp(a->page, want, u),
+			 "%s: the page holds those bytes afterwards\n", pre);
 
 	/* a shared mapping wrote through to the file, a private one did not */
 	if (!a->view)
 		return;
 	if (is_shared(m)) {
-		ktap_result(!memcmp(a->view, a->page, u), "%s: the file holds the same bytes", pre);
+		ksft_test_result(!memcmp(a->view, a->page, u),
+				 "%s: the file holds the same bytes\n", pre);
 		return;
 	}
 	if (c->op == OP_CONT)
 		fill_pattern(a->expect, u, 'B');
 	else
 		memset(want, 0, u);
-	ktap_result(!memcmp(a->view, want, u), "%s: the file is untouched", pre);
+	ksft_test_result(!memcmp(a->view, want, u), "%s: the file is untouched\n", pre);
 }
 
 static void run_case(const struct mcase *c, enum mem m)
 {
-	struct arena a = { .unit = is_huge(m) ? hsize : psize, .memfd = -1, .uffd = -1 };
+	struct arena a = { .unit = is_huge(m) ? hsize : psize(), .memfd = -1, .uffd = -1 };
 	struct toucher t = { 0 };
 	struct uffd_msg msg;
 	__u64 want_flags;
@@ -524,10 +518,10 @@ static void run_case(const struct mcase *c, enum mem m)
 
 	snprintf(pre, sizeof(pre), "%s %s, %s", op_name[c->op], mem_name[m], c->name);
 	if (is_huge(m) && !have_huge) {
-		ktap_skip("%s # SKIP no free 2MB hugetlb pages", pre);
+		ksft_test_result_skip("%s: no free 2MB hugetlb pages\n", pre);
 		return;
 	}
-	say("# %s\n", pre);
+	say("%s\n", pre);
 	if (arena_init(&a, c, m, pre))
 		goto out;
 
@@ -537,7 +531,7 @@ static void run_case(const struct mcase *c, enum mem m)
 	t.write_first = c->write_first;
 	t.write_after = c->write_after;
 	if (pthread_create(&thread, NULL, toucher_fn, &t)) {
-		ktap_result(0, "%s: setup: pthread_create", pre);
+		ksft_test_result_fail("%s: setup: pthread_create\n", pre);
 		goto out;
 	}
 	thread_live = 1;
@@ -546,11 +540,12 @@ static void run_case(const struct mcase *c, enum mem m)
 	want_flags = (c->op == OP_CONT ? UFFD_PAGEFAULT_FLAG_MINOR : 0) |
 		     (c->write_first ? UFFD_PAGEFAULT_FLAG_WRITE : 0);
 	if (uffd_read_msg(a.uffd, &msg, 5000) != 1) {
-		ktap_result(0, "%s: no fault message", pre);
+		ksft_test_result_fail("%s: no fault message\n", pre);
 		goto out;
 	}
 	ok = check_msg(&msg, a.page, want_flags);
-	ktap_result(ok, "%s: a %s fault is reported at the page", pre, fault_kind(want_flags));
+	ksft_test_result(ok, "%s: a %s fault is reported at the page\n", pre,
+			 fault_kind(want_flags));
 	if (!ok)
 		show_msg(&msg, a.page);
 
@@ -558,7 +553,7 @@ static void run_case(const struct mcase *c, enum mem m)
 	if (c->op == OP_CONT)
 		fill_pattern(a.view, a.unit, 'B');
 	if (c->dontwake && !wait_asleep(&t))
-		printf("# the faulting thread is not seen asleep\n");
+		ksft_print_msg("the faulting thread is not seen asleep\n");
 
 	resolve(c, m, &a, pre);
 
@@ -567,24 +562,24 @@ static void run_case(const struct mcase *c, enum mem m)
 
 		/* it sleeps until woken: 100ms is plenty to see it didn't go on */
 		usleep(100000);
-		ktap_result(!t.done, "%s: the faulting thread still waits", pre);
+		ksft_test_result(!t.done, "%s: the faulting thread still waits\n", pre);
 		ok = !ioctl(a.uffd, UFFDIO_WAKE, &r);
-		ktap_result(ok, "%s: UFFDIO_WAKE", pre);
+		ksft_test_result(ok, "%s: UFFDIO_WAKE\n", pre);
 		if (!ok)
-			printf("# UFFDIO_WAKE: %s\n", strerror(errno));
+			ksft_print_msg("UFFDIO_WAKE: %s\n", strerror(errno));
 	}
 	if (c->wp)
 		wp_write(c, &a, &t, pre);
 
 	if (join_within(thread, 5)) {
-		ktap_result(0, "%s: the faulting thread finishes", pre);
+		ksft_test_result_fail("%s: the faulting thread finishes\n", pre);
 		goto out;
 	}
 	thread_live = 0;
 
 	check_data(c, m, &a, &t, pre);
 	ok = uffd_read_msg(a.uffd, &msg, 0) != 1;
-	ktap_result(ok, "%s: no further message", pre);
+	ksft_test_result(ok, "%s: no further message\n", pre);
 	if (!ok)
 		show_msg(&msg, a.page);
 out:
@@ -593,8 +588,8 @@ out:
 		close(a.uffd);
 		a.uffd = -1;
 		if (join_within(thread, 5)) {
-			printf("# the faulting thread is stuck\n");
-			exit(ktap_finish());
+			ksft_print_msg("the faulting thread is stuck\n");
+			finish_tests();
 		}
 	}
 	arena_fini(&a);
@@ -606,18 +601,16 @@ int main(int argc, char **argv)
 	int fd;
 
 	quiet = argc > 1 && !strcmp(argv[1], "-q");
-	psize = sysconf(_SC_PAGESIZE);
-	ktap_start();
+	ksft_print_header();
 
 	fd = uffd_open();
-	if (fd < 0 || uffd_api(fd, 0, NULL)) {
-		printf("1..0 # SKIP userfaultfd: %s\n", strerror(errno));
-		return 4;
-	}
+	if (fd < 0 || uffd_api(fd, 0, NULL))
+		ksft_exit_skip("userfaultfd: %s\n", strerror(errno));
 	close(fd);
-	have_huge = hugepages_free(&hsize) >= 8 && hsize == 2 << 20;
+	hsize = default_huge_page_size();
+	have_huge = get_free_hugepages() >= 8 && hsize == 2 << 20;
 	if (!have_huge)
-		say("# no free 2MB hugetlb pages: the hugetlb cases are skipped\n");
+		say("no free 2MB hugetlb pages: the hugetlb cases are skipped\n");
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGBUS, &sa, NULL);
 
@@ -625,5 +618,5 @@ int main(int argc, char **argv)
 		for (enum mem m = 0; m < NR_MEMS; m++)
 			if (cases[i].mems & (1u << m))
 				run_case(&cases[i], m);
-	return ktap_finish();
+	finish_tests();
 }

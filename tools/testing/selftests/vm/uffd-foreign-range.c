@@ -130,7 +130,7 @@ static int set_up(struct setup *s, enum mem mem)
 	s->b = -1;
 	s->memfd = -1;
 	s->mem = mem;
-	s->psize = mem == HUGETLB ? (size_t)hugepage_size() : (size_t)getpagesize();
+	s->psize = mem == HUGETLB ? default_huge_page_size() : (size_t)getpagesize();
 	s->mode = modes_for(mem);
 	len = NPAGES * s->psize;
 	s->a = new_ctx();
@@ -161,7 +161,8 @@ static int set_up(struct setup *s, enum mem mem)
 		if (madvise(s->p + s->psize, len - s->psize, MADV_DONTNEED))
 			return -1;
 	}
-	if (uffd_register(s->a, s->p, len, s->mode))
+	if (uffd_register(s->a, s->p, len, s->mode & UFFDIO_REGISTER_MODE_MISSING,
+			  s->mode & UFFDIO_REGISTER_MODE_WP, s->mode & UFFDIO_REGISTER_MODE_MINOR))
 		return -1;
 	if ((s->mode & UFFDIO_REGISTER_MODE_WP) &&
 	    uffd_writeprotect(s->a, s->p, s->psize, 1))
@@ -252,7 +253,7 @@ static const char *protection_intact(struct setup *s)
 	const char *why = NULL;
 
 	/* pagemap has one entry per base page, whatever maps it */
-	if (pagemap_uffd_wp(pagemap_fd, s->p, getpagesize()) != 1)
+	if (!(pagemap_get_entry(pagemap_fd, s->p) & PM_UFFD_WP))
 		return "pagemap lost the uffd-wp bit";
 	if (pthread_create(&t, NULL, writer_fn, s->p))
 		return "pthread_create";
@@ -322,7 +323,6 @@ static void run(enum mem mem, enum op op)
 
 int main(void)
 {
-	long hsize;
 	int fd;
 
 	ksft_print_header();
@@ -337,12 +337,12 @@ int main(void)
 	ksft_set_plan(NR_MEM * NR_OP);
 	for (enum mem mem = ANON; mem < NR_MEM; mem++) {
 		for (enum op op = OP_UNREGISTER; op < NR_OP; op++) {
-			if (mem == HUGETLB && hugepages_free(&hsize) < 2 * NPAGES)
+			if (mem == HUGETLB && get_free_hugepages() < 2 * NPAGES)
 				ksft_test_result_skip("%s: %s: not enough free huge pages\n",
 						      mem_name[mem], op_name[op]);
 			else
 				run(mem, op);
 		}
 	}
-	ksft_finished();
+	finish_tests();
 }

@@ -228,15 +228,12 @@ static char *map_range(enum mem mem, int alone, int *memfd, const char **why)
 static int install_marker(char *p, enum mem mem, enum marker marker, const char **why)
 {
 	uint64_t need = UFFD_FEATURE_POISON;
-	uint64_t mode = UFFDIO_REGISTER_MODE_MISSING;
 	int uffd = uffd_open();
 
-	if (marker == WP) {
-		/* A none PTE gets a marker: on anon only with WP_UNPOPULATED */
+	/* A none PTE gets a marker: on anon only with WP_UNPOPULATED */
+	if (marker == WP)
 		need = mem == SHMEM ? UFFD_FEATURE_WP_HUGETLBFS_SHMEM :
 				      UFFD_FEATURE_WP_UNPOPULATED;
-		mode |= UFFDIO_REGISTER_MODE_WP;
-	}
 	if (uffd < 0) {
 		*why = sys_why("userfaultfd");
 		return -1;
@@ -245,7 +242,7 @@ static int install_marker(char *p, enum mem mem, enum marker marker, const char 
 		close(uffd);
 		return -2;
 	}
-	if (uffd_register(uffd, p, HPS, mode)) {
+	if (uffd_register(uffd, p, HPS, true, marker == WP, false)) {
 		*why = sys_why("UFFDIO_REGISTER");
 		close(uffd);
 		return -1;
@@ -261,7 +258,7 @@ static int install_marker(char *p, enum mem mem, enum marker marker, const char 
 			return -1;
 		}
 	} else if (uffd_writeprotect(uffd, p + MARKED * PS, PS, 1) ||
-		   pagemap_uffd_wp(pagemap_fd, p + MARKED * PS, PS) != 1) {
+		   !(pagemap_get_entry(pagemap_fd, p + MARKED * PS) & PM_UFFD_WP)) {
 		*why = "UFFDIO_WRITEPROTECT of a none PTE left no marker";
 		close(uffd);
 		return -1;
@@ -374,7 +371,7 @@ static void run_case(enum mem mem, enum marker marker, enum how how, int alone)
 		why = "the poisoned page reads without SIGBUS: the marker was dropped";
 		break;
 	default:
-		ok = pagemap_uffd_wp(pagemap_fd, p + MARKED * PS, PS) == 1;
+		ok = !!(pagemap_get_entry(pagemap_fd, p + MARKED * PS) & PM_UFFD_WP);
 		why = "pagemap lost the uffd-wp bit: the marker was dropped";
 		break;
 	}
@@ -452,5 +449,5 @@ int main(void)
 		run_case(SHMEM, POISON, how, 1);
 		run_case(SHMEM, WP, how, 1);
 	}
-	ksft_finished();
+	finish_tests();
 }

@@ -53,12 +53,12 @@ static char *map_pud_aligned(int memfd)
 int main(void)
 {
 	int to_child[2], to_parent[2], memfd, uffd, status;
-	long hsize, nfree = hugepages_free(&hsize);
+	unsigned long hsize = default_huge_page_size(), nfree = get_free_hugepages();
 	char *p, c = 0;
 	pid_t pid;
 
 	ksft_print_header();
-	if (hsize != 2L << 20 || nfree < 8)
+	if (hsize != 2UL << 20 || nfree < 8)
 		ksft_exit_skip("needs 2 MB huge pages, 8 of them free\n");
 	ksft_set_plan(2);
 	memfd = memfd_create("uffd-marker-pmd-share", MFD_CLOEXEC | MFD_HUGETLB);
@@ -98,7 +98,7 @@ int main(void)
 	if (uffd < 0 || uffd_api(uffd, UFFD_FEATURE_MISSING_HUGETLBFS | UFFD_FEATURE_POISON,
 				 NULL))
 		ksft_exit_skip("hugetlb MISSING or POISON not offered\n");
-	if (uffd_register(uffd, p, PUD_SIZE, UFFDIO_REGISTER_MODE_MISSING))
+	if (uffd_register(uffd, p, PUD_SIZE, true, false, false))
 		ksft_exit_fail_msg("UFFDIO_REGISTER: %s\n", strerror(errno));
 	{
 		struct uffdio_poison po = {
@@ -128,5 +128,5 @@ int main(void)
 	close(uffd);
 	munmap(p, PUD_SIZE);
 	close(memfd);
-	ksft_finished();
+	finish_tests();
 }

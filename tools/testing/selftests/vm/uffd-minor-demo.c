@@ -19,7 +19,6 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,26 +26,19 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "ktap.h"
+#include "kselftest.h"
+
+#define NR_CHECKS 6
 
 static int quiet;
 
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (quiet)
-		return;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-}
+/* The narrative: diagnostic lines, left out with -q. */
+#define say(...) do { if (!quiet) ksft_print_msg(__VA_ARGS__); } while (0)
 
 static void bail(const char *what)
 {
-	ktap_result(0, "%s: %s", what, strerror(errno));
-	exit(ktap_finish());
+	ksft_test_result_fail("%s: %s\n", what, strerror(errno));
+	ksft_finished();
 }
 
 static const char before[] = "written before the fault";
@@ -83,7 +75,8 @@ int main(int argc, char **argv)
 	int devfd, uffd, memfd;
 
 	quiet = argc > 1 && !strcmp(argv[1], "-q");
-	ktap_start();
+	ksft_print_header();
+	ksft_set_plan(NR_CHECKS);
 
 	memfd = memfd_create("uffd-minor-demo", MFD_CLOEXEC);
 	if (memfd < 0 || ftruncate(memfd, psize))
@@ -93,7 +86,7 @@ int main(int argc, char **argv)
 	if (a == MAP_FAILED || b == MAP_FAILED)
 		bail("mmap");
 	strcpy(b, before);
-	say("# page cache filled through mapping B at %p: \"%s\"\n", b, before);
+	say("page cache filled through mapping B at %p: \"%s\"\n", b, before);
 
 	devfd = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
 	if (devfd < 0)
@@ -103,7 +96,7 @@ int main(int argc, char **argv)
 		bail("USERFAULTFD_IOC_NEW");
 	if (ioctl(uffd, UFFDIO_API, &api))
 		bail("UFFDIO_API with UFFD_FEATURE_MINOR_SHMEM");
-	say("# /dev/userfaultfd gave uffd %d, features 0x%llx\n", uffd,
+	say("/dev/userfaultfd gave uffd %d, features 0x%llx\n", uffd,
 	    (unsigned long long)api.features);
 
 	reg.range.start = (unsigned long)a;
@@ -111,9 +104,9 @@ int main(int argc, char **argv)
 	reg.mode = UFFDIO_REGISTER_MODE_MINOR;
 	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
 		bail("UFFDIO_REGISTER MODE_MINOR");
-	ktap_result(reg.ioctls & (1ULL << _UFFDIO_CONTINUE),
-	      "MINOR registration of shmem offers UFFDIO_CONTINUE");
-	say("# mapping A at %p registered in MINOR mode\n", a);
+	ksft_test_result(reg.ioctls & (1ULL << _UFFDIO_CONTINUE),
+			 "MINOR registration of shmem offers UFFDIO_CONTINUE\n");
+	say("mapping A at %p registered in MINOR mode\n", a);
 
 	r.addr = a;
 	if (pthread_create(&thread, NULL, reader_fn, &r))
@@ -125,38 +118,40 @@ int main(int argc, char **argv)
 		bail("poll for the fault message");
 	if (read(uffd, &msg, sizeof(msg)) != sizeof(msg))
 		bail("read the fault message");
-	ktap_result(msg.event == UFFD_EVENT_PAGEFAULT &&
-	      (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR) &&
-	      msg.arg.pagefault.address == (unsigned long)a,
-	      "reader thread raised a minor fault at the start of mapping A");
-	say("# fault message: event 0x%x flags 0x%llx address 0x%llx (minor fault)\n",
+	ksft_test_result(msg.event == UFFD_EVENT_PAGEFAULT &&
+			 (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR) &&
+			 msg.arg.pagefault.address == (unsigned long)a,
+			 "reader thread raised a minor fault at the start of mapping A\n");
+	say("fault message: event 0x%x flags 0x%llx address 0x%llx (minor fault)\n",
 	    msg.event, (unsigned long long)msg.arg.pagefault.flags,
 	    (unsigned long long)msg.arg.pagefault.address);
 
 	strcpy(b, after);
-	say("# resolver changed the page through mapping B: \"%s\"\n", after);
+	say("resolver changed the page through mapping B: \"%s\"\n", after);
 
 	cont.range.start = (unsigned long)a;
 	cont.range.len = psize;
 	if (ioctl(uffd, UFFDIO_CONTINUE, &cont))
 		bail("UFFDIO_CONTINUE");
-	ktap_result(cont.mapped == psize, "UFFDIO_CONTINUE mapped the whole page");
-	say("# UFFDIO_CONTINUE mapped %lld bytes; reader woken\n", (long long)cont.mapped);
+	ksft_test_result(cont.mapped == psize, "UFFDIO_CONTINUE mapped the whole page\n");
+	say("UFFDIO_CONTINUE mapped %lld bytes; reader woken\n", (long long)cont.mapped);
 
 	pthread_join(thread, NULL);
-	say("# reader thread saw through mapping A: \"%s\"\n", r.seen);
-	ktap_result(!strcmp(r.seen, after), "reader sees the bytes written before UFFDIO_CONTINUE");
+	say("reader thread saw through mapping A: \"%s\"\n", r.seen);
+	ksft_test_result(!strcmp(r.seen, after),
+			 "reader sees the bytes written before UFFDIO_CONTINUE\n");
 
 	/* The page is mapped now: a second UFFDIO_CONTINUE finds a PTE there. */
-	ktap_result(ioctl(uffd, UFFDIO_CONTINUE, &cont) == -1 && errno == EEXIST &&
-	      cont.mapped == -EEXIST,
-	      "UFFDIO_CONTINUE on a mapped page fails with EEXIST");
+	ksft_test_result(ioctl(uffd, UFFDIO_CONTINUE, &cont) == -1 && errno == EEXIST &&
+			 cont.mapped == -EEXIST,
+			 "UFFDIO_CONTINUE on a mapped page fails with EEXIST\n");
 
 	/* A page that is not in the page cache cannot be continued. */
-	ktap_result(ftruncate(memfd, 0) == 0 && ftruncate(memfd, psize) == 0 &&
-	      ioctl(uffd, UFFDIO_CONTINUE, &cont) == -1 && errno == EFAULT,
-	      "UFFDIO_CONTINUE with no page in the page cache fails with EFAULT");
+	ksft_test_result(ftruncate(memfd, 0) == 0 && ftruncate(memfd, psize) == 0 &&
+			 ioctl(uffd, UFFDIO_CONTINUE, &cont) == -1 && errno == EFAULT,
+			 "UFFDIO_CONTINUE with no page in the page cache fails with EFAULT\n");
 
-	say("# minor fault resolved with UFFDIO_CONTINUE: %s\n", ktap_failed ? "FAILED" : "ok");
-	return ktap_finish();
+	say("minor fault resolved with UFFDIO_CONTINUE: %s\n",
+	    ksft_get_fail_cnt() ? "FAILED" : "ok");
+	ksft_finished();
 }

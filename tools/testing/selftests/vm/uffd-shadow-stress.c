@@ -59,7 +59,6 @@
 #define HUGE_NPAGES	4
 #define HISTORY		6
 #define NRING		4096
-#define PM_SWAP		(1ULL << 62)
 
 enum region { ANON, SHMEM, HUGETLB, NR_REGIONS };
 static const char *const region_name[] = { "anon", "shmem", "hugetlb" };
@@ -218,14 +217,10 @@ static void *resolver(void *arg)
 	return NULL;
 }
 
+/* One entry per base page, whatever maps it; vm_util exits if unreadable */
 static uint64_t pagemap_of(enum region r, int i)
 {
-	uint64_t e = 0;
-
-	/* One entry per base page, whatever maps it */
-	if (pagemap_entry(pagemap_fd, addr_of(r, i), getpagesize(), &e))
-		mismatch("pagemap unreadable");
-	return e;
+	return pagemap_get_entry(pagemap_fd, addr_of(r, i));
 }
 
 /*
@@ -494,10 +489,10 @@ static void punch(enum region r, int i, int n)
 	}
 }
 
-static uint64_t region_modes(enum region r)
+/* MISSING and WP, and MINOR for file memory. */
+static int register_region(enum region r, size_t len)
 {
-	return UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP |
-	       (r != ANON ? UFFDIO_REGISTER_MODE_MINOR : 0);
+	return uffd_register(st.uffd, st.base[r], len, true, true, r != ANON);
 }
 
 /* Un-register the whole region and register it again: protection is gone. */
@@ -505,8 +500,7 @@ static void reregister(enum region r)
 {
 	size_t len = st.np[r] * st.ps[r];
 
-	if (uffd_unregister(st.uffd, st.base[r], len) ||
-	    uffd_register(st.uffd, st.base[r], len, region_modes(r)))
+	if (uffd_unregister(st.uffd, st.base[r], len) || register_region(r, len))
 		mismatch("re-register: %s", strerror(errno));
 	for (int i = 0; i < st.np[r]; i++)
 		st.page[r][i].wp = false;
@@ -548,13 +542,15 @@ static void fork_check(void)
 
 				if (r == ANON && m->poison) {
 					if (!read_sigbus(p)) {
-						printf("# child: anon page %d: no SIGBUS\n", i);
+						ksft_print_msg("child: anon page %d: no SIGBUS\n",
+							       i);
 						_exit(1);
 					}
 				} else if (r == ANON || m->cached) {
 					if (p[0] != (char)m->tag || p[ps - 1] != (char)m->tag) {
-						printf("# child: %s page %d reads %#x, model %#x\n",
-						       region_name[r], i, (uint8_t)p[0], m->tag);
+						ksft_print_msg("child: %s page %d reads %#x, model %#x\n",
+							       region_name[r], i, (uint8_t)p[0],
+							       m->tag);
 						_exit(1);
 					}
 				}
@@ -678,7 +674,7 @@ static int map_region(enum region r, int np, size_t ps)
 		return -1;
 	if (r != HUGETLB)
 		madvise(st.base[r], len, MADV_NOHUGEPAGE);
-	return uffd_register(st.uffd, st.base[r], len, region_modes(r));
+	return register_region(r, len);
 }
 
 static void unmap_regions(void)
@@ -707,12 +703,12 @@ static int run_seed(unsigned long long seed, int ops, int with_hugetlb)
 	st.nregions = with_hugetlb ? NR_REGIONS : HUGETLB;
 	if (with_hugetlb)
 		want |= UFFD_FEATURE_MISSING_HUGETLBFS | UFFD_FEATURE_MINOR_HUGETLBFS;
-	st.buf = malloc(with_hugetlb ? hugepage_size() : getpagesize());
+	st.buf = malloc(with_hugetlb ? default_huge_page_size() : (size_t)getpagesize());
 	st.uffd = uffd_open();
 	if (!st.buf || st.uffd < 0 || uffd_api(st.uffd, want, NULL) ||
 	    map_region(ANON, NPAGES, getpagesize()) ||
 	    map_region(SHMEM, NPAGES, getpagesize()) ||
-	    (with_hugetlb && map_region(HUGETLB, HUGE_NPAGES, hugepage_size())) ||
+	    (with_hugetlb && map_region(HUGETLB, HUGE_NPAGES, default_huge_page_size())) ||
 	    pthread_create(&thread, NULL, resolver, NULL)) {
 		ok = -1;
 		goto out;
@@ -761,7 +757,6 @@ int main(int argc, char **argv)
 {
 	unsigned long long first = 1;
 	int seeds = 4, ops = 2000, c;
-	long hsize;
 	int fd, with_hugetlb;
 
 	while ((c = getopt(argc, argv, "qs:n:o:")) != -1) {
@@ -796,7 +791,7 @@ int main(int argc, char **argv)
 	/* hugetlb needs its features and HUGE_NPAGES free pages (+ 1 for COPY) */
 	with_hugetlb = (offered & UFFD_FEATURE_MISSING_HUGETLBFS) &&
 		       (offered & UFFD_FEATURE_MINOR_HUGETLBFS) &&
-		       hugepages_free(&hsize) > HUGE_NPAGES;
+		       get_free_hugepages() > HUGE_NPAGES;
 	if (!with_hugetlb)
 		ksft_print_msg("no hugetlb region: features or free huge pages missing\n");
 
@@ -810,5 +805,5 @@ int main(int argc, char **argv)
 			ksft_test_result(r, "seed %llu: %d operations match the model\n", first + s,
 					 ops);
 	}
-	ksft_finished();
+	finish_tests();
 }

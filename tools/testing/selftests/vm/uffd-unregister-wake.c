@@ -23,8 +23,9 @@
  */
 #define _GNU_SOURCE
 #include <stdatomic.h>
+
+#include "kselftest.h"
 #include "uffd-util.h"
-#include "ktap.h"
 
 #define STUCK_MS 3000
 
@@ -69,7 +70,7 @@ struct counts {
  * Waits for the reader to finish round @r, answering what the queue holds.
  * Returns 0, or -1 when it did not finish within STUCK_MS.
  */
-static int finish_round(int uffd, int r, long psize, struct counts *c)
+static int finish_round(int uffd, int r, long unit, struct counts *c)
 {
 	static char src[2UL << 20];
 
@@ -77,7 +78,7 @@ static int finish_round(int uffd, int r, long psize, struct counts *c)
 		struct uffd_msg msg;
 		struct uffdio_copy cp;
 		struct uffdio_range all = {
-			.start = (unsigned long)area, .len = psize,
+			.start = (unsigned long)area, .len = unit,
 		};
 
 		if (ms == STUCK_MS)
@@ -87,9 +88,9 @@ static int finish_round(int uffd, int r, long psize, struct counts *c)
 			continue;
 		c->stale++;
 		cp = (struct uffdio_copy){
-			.dst = msg.arg.pagefault.address & ~(psize - 1),
+			.dst = msg.arg.pagefault.address & ~(unit - 1),
 			.src = (unsigned long)src,
-			.len = psize,
+			.len = unit,
 		};
 		if (ioctl(uffd, UFFDIO_COPY, &cp))
 			*(cp.copy == -ENOENT ? &c->copy_enoent : &c->copy_other) += 1;
@@ -100,7 +101,7 @@ static int finish_round(int uffd, int r, long psize, struct counts *c)
 
 static int run(enum mem m, long rounds, struct counts *c)
 {
-	long psize = m == MEM_HUGETLB ? hugepage_size() : sysconf(_SC_PAGESIZE);
+	long unit = m == MEM_HUGETLB ? (long)default_huge_page_size() : (long)psize();
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
 	unsigned int rnd = 12345;
 	pthread_t thr;
@@ -114,7 +115,7 @@ static int run(enum mem m, long rounds, struct counts *c)
 	uffd = uffd_open();
 	if (uffd < 0 || uffd_api(uffd, 0, NULL))
 		return -1;
-	p = mmap(NULL, psize, PROT_READ | PROT_WRITE, flags, -1, 0);
+	p = mmap(NULL, unit, PROT_READ | PROT_WRITE, flags, -1, 0);
 	if (p == MAP_FAILED) {
 		close(uffd);
 		return -1;
@@ -129,18 +130,18 @@ static int run(enum mem m, long rounds, struct counts *c)
 		int d;
 
 		/* Empty the page: shmem keeps it in the page cache otherwise. */
-		if (madvise(p, psize, m == MEM_SHMEM ? MADV_REMOVE : MADV_DONTNEED) ||
-		    uffd_register(uffd, p, psize, UFFDIO_REGISTER_MODE_MISSING))
+		if (madvise(p, unit, m == MEM_SHMEM ? MADV_REMOVE : MADV_DONTNEED) ||
+		    uffd_register(uffd, p, unit, true, false, false))
 			break;
 		rnd = rnd * 1103515245 + 12345;
 		d = (rnd >> 8) % 8000;
 		atomic_store(&head_start, d < 4000 ? d : 0);
 		atomic_store(&seq, r);
 		spin(d >= 4000 ? d - 4000 : 0);
-		if (uffd_unregister(uffd, p, psize))
+		if (uffd_unregister(uffd, p, unit))
 			break;
 		c->rounds++;
-		if (finish_round(uffd, r, psize, c)) {
+		if (finish_round(uffd, r, unit, c)) {
 			c->stuck++;
 			break;
 		}
@@ -149,37 +150,38 @@ static int run(enum mem m, long rounds, struct counts *c)
 	/* A stuck reader is woken by the close (the context is released). */
 	close(uffd);
 	join_within(thr, 10);
-	munmap(p, psize);
+	munmap(p, unit);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	long rounds = 2000, hsize;
+	long rounds = 2000;
 	int arg = 1;
 
 	if (arg < argc && !strcmp(argv[arg], "-q"))
 		arg++;
 	if (arg < argc)
 		rounds = atol(argv[arg]);
-	ktap_start();
+	ksft_print_header();
+	ksft_set_plan(NR_MEM);
 	for (int m = 0; m < NR_MEM; m++) {
 		struct counts c = { 0 };
 
-		if (m == MEM_HUGETLB && hugepages_free(&hsize) < 1) {
-			ktap_skip("%s: no queued fault after UFFDIO_UNREGISTER # SKIP no free huge page",
-				  mem_name[m]);
+		if (m == MEM_HUGETLB && get_free_hugepages() < 1) {
+			ksft_test_result_skip("%s: no queued fault after UFFDIO_UNREGISTER: no free huge page\n",
+					      mem_name[m]);
 			continue;
 		}
 		if (run(m, rounds, &c)) {
-			ktap_result(0, "%s: set-up: %s", mem_name[m], strerror(errno));
+			ksft_test_result_fail("%s: set-up: %s\n", mem_name[m], strerror(errno));
 			continue;
 		}
-		printf("# %s: %ld of %ld rounds left a fault queued after UFFDIO_UNREGISTER (UFFDIO_COPY on it: ENOENT %ld, other %ld)%s\n",
-		       mem_name[m], c.stale, c.rounds, c.copy_enoent, c.copy_other,
-		       c.stuck ? "; the reader got stuck" : "");
-		ktap_result(c.rounds == rounds && !c.stale && !c.stuck,
-			    "%s: no queued fault after UFFDIO_UNREGISTER", mem_name[m]);
+		ksft_print_msg("%s: %ld of %ld rounds left a fault queued after UFFDIO_UNREGISTER (UFFDIO_COPY on it: ENOENT %ld, other %ld)%s\n",
+			       mem_name[m], c.stale, c.rounds, c.copy_enoent, c.copy_other,
+			       c.stuck ? "; the reader got stuck" : "");
+		ksft_test_result(c.rounds == rounds && !c.stale && !c.stuck,
+				 "%s: no queued fault after UFFDIO_UNREGISTER\n", mem_name[m]);
 	}
-	return ktap_finish();
+	finish_tests();
 }

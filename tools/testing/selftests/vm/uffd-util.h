@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the userfaultfd selftests in this directory and by the
- * benchmarks in bench/ (which include it as "../uffd-util.h").
+ * What the userfaultfd selftests in this directory and the benchmarks in
+ * bench/ (which include it as "../uffd-util.h") share, beyond the kernel's
+ * own selftest helpers.
+ *
+ * It includes kselftest.h and upstream's mm/vm_util.h, whose helpers the
+ * programs use directly: pagemap_get_entry() and the PM_* bits,
+ * default_huge_page_size(), get_free_hugepages(), psize(), uffd_register()
+ * and uffd_unregister().  The Makefile links mm/vm_util.c into every
+ * program.  vm_util.h has no include guard: include it through this header
+ * only.
  *
  * Include it after the system headers, with _GNU_SOURCE defined.  The
  * helpers return what the system call returned (-1 with errno set on
@@ -28,13 +36,29 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef USERFAULTFD_IOC_NEW
-#define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
-#endif
+#include "kselftest.h"
+#include "mm/vm_util.h"
 
-/* Bits of a /proc/PID/pagemap entry. */
-#define PM_UFFD_WP	(1ULL << 57)
-#define PM_PRESENT	(1ULL << 63)
+/*
+ * The end of a test program: the plan, printed last when it was not set up
+ * front, the totals, and the exit status: KSFT_FAIL when a test failed or
+ * the plan was not kept, KSFT_SKIP when every test was skipped, else
+ * KSFT_PASS.
+ */
+static inline __noreturn void finish_tests(void)
+{
+	unsigned int n = ksft_test_num();
+
+	if (!ksft_plan)
+		ksft_set_plan(n);
+	if (ksft_get_fail_cnt() || ksft_get_error_cnt() || ksft_plan != n)
+		ksft_exit_fail();
+	if (n && (unsigned int)ksft_get_xskip_cnt() == n) {
+		ksft_print_cnts();
+		exit(KSFT_SKIP);
+	}
+	ksft_exit_pass();
+}
 
 /*
  * A non-blocking userfaultfd: from the syscall, or from /dev/userfaultfd
@@ -70,25 +94,6 @@ static inline int uffd_api(int uffd, uint64_t features, uint64_t *offered)
 	return 0;
 }
 
-/* UFFDIO_REGISTER of @len bytes at @p in @mode (UFFDIO_REGISTER_MODE_*). */
-static inline int uffd_register(int uffd, void *p, size_t len, uint64_t mode)
-{
-	struct uffdio_register r = {
-		.range = { .start = (unsigned long)p, .len = len },
-		.mode = mode,
-	};
-
-	return ioctl(uffd, UFFDIO_REGISTER, &r);
-}
-
-/* UFFDIO_UNREGISTER of @len bytes at @p. */
-static inline int uffd_unregister(int uffd, void *p, size_t len)
-{
-	struct uffdio_range r = { .start = (unsigned long)p, .len = len };
-
-	return ioctl(uffd, UFFDIO_UNREGISTER, &r);
-}
-
 /* UFFDIO_WRITEPROTECT of @len bytes at @p: protect if @on, else un-protect. */
 static inline int uffd_writeprotect(int uffd, void *p, size_t len, int on)
 {
@@ -112,59 +117,6 @@ static inline int uffd_read_msg(int uffd, struct uffd_msg *msg, int ms)
 	if (n <= 0)
 		return n;
 	return read(uffd, msg, sizeof(*msg)) == sizeof(*msg) ? 1 : -1;
-}
-
-/* Reads into @e the entry for @p from @fd, an open /proc/PID/pagemap. */
-static inline int pagemap_entry(int fd, const void *p, long psize, uint64_t *e)
-{
-	if (pread(fd, e, sizeof(*e), (unsigned long)p / psize * sizeof(*e)) != sizeof(*e))
-		return -1;
-	return 0;
-}
-
-/* Whether pagemap (@fd) reports uffd-wp for @p: 1 or 0, -1 if unreadable. */
-static inline int pagemap_uffd_wp(int fd, const void *p, long psize)
-{
-	uint64_t e;
-
-	if (pagemap_entry(fd, p, psize, &e))
-		return -1;
-	return !!(e & PM_UFFD_WP);
-}
-
-/* The default huge page size in bytes, from /proc/meminfo; 0 if none. */
-static inline long hugepage_size(void)
-{
-	char line[128];
-	long kb = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "Hugepagesize: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb * 1024;
-}
-
-/*
- * How many default-size huge pages are free, from /proc/meminfo; *@size
- * gets their size in bytes.
- */
-static inline long hugepages_free(long *size)
-{
-	char line[128];
-	long kb = 0, nfree = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	while (f && fgets(line, sizeof(line), f)) {
-		sscanf(line, "Hugepagesize: %ld kB", &kb);
-		sscanf(line, "HugePages_Free: %ld", &nfree);
-	}
-	if (f)
-		fclose(f);
-	*size = kb * 1024;
-	return nfree;
 }
 
 /* Writes @s to the file at @path (sysfs, procfs): 0, or -1 with errno set. */
@@ -315,10 +267,11 @@ static inline int new_uffd(uint64_t features)
 	return fd;
 }
 
-/* uffd_register(), or die. */
+/* vm_util's uffd_register() in @mode (UFFDIO_REGISTER_MODE_*), or die. */
 static inline void reg(int uffd, char *p, size_t len, uint64_t mode)
 {
-	if (uffd_register(uffd, p, len, mode))
+	if (uffd_register(uffd, p, len, mode & UFFDIO_REGISTER_MODE_MISSING,
+			  mode & UFFDIO_REGISTER_MODE_WP, mode & UFFDIO_REGISTER_MODE_MINOR))
 		die("UFFDIO_REGISTER");
 }
 

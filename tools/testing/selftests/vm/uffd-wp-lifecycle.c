@@ -41,10 +41,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ktap.h"
+#include "kselftest.h"
 #include "uffd-util.h"
 
-#define PM_PFN		((1ULL << 55) - 1)
 #define KPF_COMPOUND_TAIL 16
 #define KPF_THP		22
 
@@ -58,19 +57,8 @@
 static long pgsz, hpsz;
 static int quiet;
 
-__attribute__((format(printf, 1, 2)))
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (quiet)
-		return;
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
+/* Diagnostics left out with -q. */
+#define note(...) do { if (!quiet) ksft_print_msg(__VA_ARGS__); } while (0)
 
 /* ---- userfaultfd ---- */
 
@@ -89,18 +77,19 @@ static int uffd_new(uint64_t features, uint64_t *offered)
 
 /* ---- pagemap, smaps, kpageflags ---- */
 
+/* The pagemap entry of @p in @pid (0: us); vm_util exits if it is unreadable. */
 static int pm_entry(pid_t pid, const void *p, uint64_t *e)
 {
 	char path[64];
-	int fd, ok;
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid ? pid : getpid());
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	ok = !pagemap_entry(fd, p, pgsz, e);
+	*e = pagemap_get_entry(fd, (char *)p);
 	close(fd);
-	return ok ? 0 : -1;
+	return 0;
 }
 
 /* F_WP | F_PRESENT as pagemap reports them for @p in @pid (0: us), -1 on error. */
@@ -152,12 +141,12 @@ static uint64_t kpf(const void *p, int *ok)
 	int fd;
 
 	*ok = 0;
-	if (pm_entry(0, p, &e) || !(e & PM_PRESENT) || !(e & PM_PFN))
+	if (pm_entry(0, p, &e) || !(e & PM_PRESENT) || !PAGEMAP_PFN(e))
 		return 0;
 	fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	*ok = pread(fd, &fl, sizeof(fl), (e & PM_PFN) * sizeof(fl)) == sizeof(fl);
+	*ok = pread(fd, &fl, sizeof(fl), PAGEMAP_PFN(e) * sizeof(fl)) == sizeof(fl);
 	close(fd);
 	return fl;
 }
@@ -275,9 +264,9 @@ static int case_region(struct region *r, int huge, const char *what)
 	if (!region_open(r, huge, PG_NR, 0))
 		return 0;
 	if (huge)
-		ktap_skip("%s # SKIP no hugetlb pages to use (%s)", what, strerror(errno));
+		ksft_test_result_skip("%s: no hugetlb pages to use (%s)\n", what, strerror(errno));
 	else
-		ktap_result(0, "%s: memfd and mappings: %s", what, strerror(errno));
+		ksft_test_result_fail("%s: memfd and mappings: %s\n", what, strerror(errno));
 	return -1;
 }
 
@@ -293,10 +282,10 @@ static int protect_three(const char *what, struct region *r, int uffd)
 	/* A write fault maps the page in the registered range. */
 	((volatile char *)r->p)[PG_PRESENT * r->ps] = pat(PG_PRESENT);
 	((volatile char *)r->p)[PG_ZAPPED * r->ps] = pat(PG_ZAPPED);
-	if (uffd_register(uffd, r->p, r->len, UFFDIO_REGISTER_MODE_WP) ||
+	if (uffd_register(uffd, r->p, r->len, false, true, false) ||
 	    uffd_writeprotect(uffd, r->p, r->len, 1) ||
 	    madvise(r->p + PG_ZAPPED * r->ps, r->ps, MADV_DONTNEED)) {
-		ktap_result(0, "%s: register, protect, zap: %s", what, strerror(errno));
+		ksft_test_result_fail("%s: register, protect, zap: %s\n", what, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -309,9 +298,9 @@ static void expect_pm(const char *what, pid_t pid, struct region *r, char *base,
 	for (int i = 0; i < PG_NR; i++) {
 		int got = pm(pid, base + i * r->ps);
 
-		ktap_result(got == want[i], "%s: %s: pagemap shows %s%s%s", what, pg_name[i],
-			    pm_str(want[i]), got == want[i] ? "" : ", got ",
-			    got == want[i] ? "" : pm_str(got));
+		ksft_test_result(got == want[i], "%s: %s: pagemap shows %s%s%s\n", what, pg_name[i],
+				 pm_str(want[i]), got == want[i] ? "" : ", got ",
+				 got == want[i] ? "" : pm_str(got));
 	}
 }
 
@@ -377,8 +366,8 @@ static void writer_start(struct writer *w, char *addr, char byte)
 	w->byte = byte;
 	if (w->child ? write(w->cmd, &c, sizeof(c)) != sizeof(c) :
 		       pthread_create(&w->thread, NULL, writer_thread, w) != 0) {
-		ktap_result(0, "start a writer: %s", strerror(errno));
-		exit(ktap_finish());
+		ksft_test_result_fail("start a writer: %s\n", strerror(errno));
+		finish_tests();
 	}
 }
 
@@ -407,11 +396,12 @@ static void child_reap(pid_t pid)
 /* A writer that stays blocked where it must not: stop here, without hanging. */
 static __attribute__((noreturn)) void writer_stuck(const char *what, struct writer *w)
 {
-	ktap_result(0, "%s: the writer is still blocked after %d ms; giving up", what, TMO_MS);
+	ksft_test_result_fail("%s: the writer is still blocked after %d ms; giving up\n", what,
+			      TMO_MS);
 	if (w->child)
 		kill(w->child, SIGKILL);
 	/* Exiting kills a blocked thread: the fault sleeps killable. */
-	exit(ktap_finish());
+	finish_tests();
 }
 
 static unsigned int write_seq;
@@ -434,18 +424,19 @@ static void expect_caught(const char *what, struct region *r, int uffd, int sile
 	      (m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) &&
 	      (m.arg.pagefault.address & ~(r->ps - 1)) == page;
 	early = r->view[i * r->ps + off] == byte;
-	ktap_result(got, "%s: a write raises a write-protect message", what);
-	ktap_result(!early, "%s: the write has not landed before un-protect", what);
+	ksft_test_result(got, "%s: a write raises a write-protect message\n", what);
+	ksft_test_result(!early, "%s: the write has not landed before un-protect\n", what);
 	if (silent >= 0)
-		ktap_result(uffd_read_msg(silent, &m, 0) == 0,
-			    "%s: the other userfaultfd has no message", what);
+		ksft_test_result(uffd_read_msg(silent, &m, 0) == 0,
+				 "%s: the other userfaultfd has no message\n", what);
 	if (uffd_writeprotect(uffd, (void *)page, r->ps, 0))
-		ktap_result(0, "%s: un-protect: %s", what, strerror(errno));
+		ksft_test_result_fail("%s: un-protect: %s\n", what, strerror(errno));
 	if (!writer_wait(w, TMO_MS))
 		writer_stuck(what, w);
 	r->shadow[i * r->ps + off] = byte;
-	ktap_result(page_intact(r, i),
-		    "%s: after un-protect the write landed and the page holds its data", what);
+	ksft_test_result(page_intact(r, i),
+			 "%s: after un-protect the write landed and the page holds its data\n",
+			 what);
 }
 
 /* A write to page @i must complete at once; none of @uffds hears of it. */
@@ -464,9 +455,10 @@ static void expect_free(const char *what, struct region *r, const int *uffds, in
 		if (uffds[k] >= 0 && uffd_read_msg(uffds[k], &m, 0) != 0)
 			quiet_fds = 0;
 	r->shadow[i * r->ps + off] = byte;
-	ktap_result(quiet_fds, "%s: a write completes without any userfaultfd message", what);
-	ktap_result(page_intact(r, i), "%s: the write landed and the page holds its data",
-		    what);
+	ksft_test_result(quiet_fds, "%s: a write completes without any userfaultfd message\n",
+			 what);
+	ksft_test_result(page_intact(r, i), "%s: the write landed and the page holds its data\n",
+			 what);
 }
 
 /* The label for page @i of case @c. */
@@ -491,7 +483,7 @@ static void thp_knob_restore(void)
 		return;
 	fd = open(thp_knob, O_WRONLY);
 	if (fd < 0 || write(fd, thp_knob_saved, strlen(thp_knob_saved)) < 0)
-		printf("# could not restore %s to %s\n", thp_knob, thp_knob_saved);
+		ksft_print_msg("could not restore %s to %s\n", thp_knob, thp_knob_saved);
 	if (fd >= 0)
 		close(fd);
 	thp_knob_saved[0] = 0;
@@ -575,16 +567,16 @@ static void case_thp(void)
 	int uffd, ok, tail_before = -1;
 
 	if (pgsz != 4096) {
-		ktap_skip("shmem THP # SKIP written for 4 KiB pages");
+		ksft_test_result_skip("shmem THP: written for 4 KiB pages\n");
 		return;
 	}
 	why = thp_knob_set();
 	if (why) {
-		ktap_skip("shmem THP # SKIP %s", why);
+		ksft_test_result_skip("shmem THP: %s\n", why);
 		return;
 	}
 	if (region_open(&r, 0, THP_SIZE / pgsz, THP_SIZE)) {
-		ktap_result(0, "shmem THP: memfd and mappings: %s", strerror(errno));
+		ksft_test_result_fail("shmem THP: memfd and mappings: %s\n", strerror(errno));
 		thp_knob_restore();
 		return;
 	}
@@ -595,21 +587,22 @@ static void case_thp(void)
 		memset(r.shadow + i * r.ps, pat(i), r.ps);
 	}
 	if (smaps_kb(r.p, "ShmemPmdMapped") < (long)(THP_SIZE >> 10)) {
-		ktap_skip("shmem THP # SKIP the memfd range is not PMD-mapped (ShmemPmdMapped %ld kB): "
-			  "no THP could be allocated", smaps_kb(r.p, "ShmemPmdMapped"));
+		ksft_test_result_skip("shmem THP: the memfd range is not PMD-mapped "
+				      "(ShmemPmdMapped %ld kB): no THP could be allocated\n",
+				      smaps_kb(r.p, "ShmemPmdMapped"));
 		goto out_region;
 	}
 	fl = kpf(r.p + probe * r.ps, &ok);
 	if (ok)
 		tail_before = !!(fl & (1ULL << KPF_COMPOUND_TAIL));
-	note("shmem THP: PMD-mapped; page %zu is %s", probe,
+	note("shmem THP: PMD-mapped; page %zu is %s\n", probe,
 	     tail_before < 0 ? "of unknown kind (no kpageflags)" :
 	     tail_before ? "a tail page of the THP" : "NOT a tail page");
 
 	uffd = uffd_new(UFFD_FEATURE_WP_HUGETLBFS_SHMEM, NULL);
-	if (uffd < 0 || uffd_register(uffd, r.p, r.len, UFFDIO_REGISTER_MODE_WP) ||
+	if (uffd < 0 || uffd_register(uffd, r.p, r.len, false, true, false) ||
 	    uffd_writeprotect(uffd, r.p, r.len, 1)) {
-		ktap_result(0, "shmem THP: register and protect: %s", strerror(errno));
+		ksft_test_result_fail("shmem THP: register and protect: %s\n", strerror(errno));
 		goto out_uffd;
 	}
 	memset(thp_wp, 0xff, sizeof(thp_wp));
@@ -620,11 +613,11 @@ static void case_thp(void)
 	 * change_pmd_prepare() then allocates the PTE table and
 	 * change_pte_range() puts a marker in each of the 512 none PTEs.
 	 */
-	ktap_result(smaps_kb(r.p, "ShmemPmdMapped") == 0,
-		    "shmem THP: write-protect splits the PMD mapping (ShmemPmdMapped 0)");
+	ksft_test_result(smaps_kb(r.p, "ShmemPmdMapped") == 0,
+			 "shmem THP: write-protect splits the PMD mapping (ShmemPmdMapped 0)\n");
 	bad = thp_count_wrong(&r, n, 0);
-	ktap_result(!bad, "shmem THP: after protect pagemap shows uffd-wp on all %zu pages (%zu wrong)",
-		    n, bad);
+	ksft_test_result(!bad, "shmem THP: after protect pagemap shows uffd-wp on all %zu pages (%zu wrong)\n",
+			 n, bad);
 
 	/*
 	 * Read faults map the pages by PTE (the PMD slot holds a table now),
@@ -635,11 +628,11 @@ static void case_thp(void)
 	for (i = 0; i < n; i++)
 		if (memcmp(r.p + i * r.ps, r.shadow + i * r.ps, r.ps))
 			ok = 0;
-	ktap_result(ok && uffd_read_msg(uffd, &m, 0) == 0,
-		    "shmem THP: reads see the data and raise no message");
+	ksft_test_result(ok && uffd_read_msg(uffd, &m, 0) == 0,
+			 "shmem THP: reads see the data and raise no message\n");
 	bad = thp_count_wrong(&r, n, 1);
-	ktap_result(!bad, "shmem THP: after reads all %zu pages are present with uffd-wp (%zu wrong)",
-		    n, bad);
+	ksft_test_result(!bad, "shmem THP: after reads all %zu pages are present with uffd-wp (%zu wrong)\n",
+			 n, bad);
 	for (i = 0; i < sizeof(before_split) / sizeof(before_split[0]); i++)
 		thp_caught("PTE-mapped THP", &r, uffd, &w, before_split[i]);
 
@@ -653,7 +646,7 @@ static void case_thp(void)
 	 * ZAP_FLAG_DROP_MARKER).
 	 */
 	if (fallocate(r.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, punched * r.ps, r.ps)) {
-		ktap_result(0, "shmem THP: punch a hole: %s", strerror(errno));
+		ksft_test_result_fail("shmem THP: punch a hole: %s\n", strerror(errno));
 		goto out_uffd;
 	}
 	memset(r.shadow + punched * r.ps, 0, r.ps);
@@ -666,15 +659,15 @@ static void case_thp(void)
 	 * (the punched page is then only zeroed).  What follows holds either way.
 	 */
 	if (tail_before != 1 || !ok)
-		ktap_skip("shmem THP: the punch hole split the folio # SKIP no /proc/kpageflags to tell");
+		ksft_test_result_skip("shmem THP: the punch hole split the folio: no /proc/kpageflags to tell\n");
 	else if (fl & (1ULL << KPF_COMPOUND_TAIL))
-		ktap_skip("shmem THP: the punch hole split the folio # SKIP not split this time");
+		ksft_test_result_skip("shmem THP: the punch hole split the folio: not split this time\n");
 	else
-		ktap_result(1, "shmem THP: the punch hole split the folio (page %zu no longer a tail)",
-			    probe);
+		ksft_test_result_pass("shmem THP: the punch hole split the folio (page %zu no longer a tail)\n",
+				      probe);
 	bad = thp_count_wrong(&r, n, 0);
-	ktap_result(!bad, "shmem THP: after the split pagemap shows uffd-wp where it should on all "
-		    "%zu pages (%zu wrong)", n, bad);
+	ksft_test_result(!bad, "shmem THP: after the split pagemap shows uffd-wp where it should "
+			 "on all %zu pages (%zu wrong)\n", n, bad);
 	for (i = 0; i < sizeof(after_split) / sizeof(after_split[0]); i++)
 		thp_caught(after_split[i] == punched ? "split folio, punched page" : "split folio",
 			   &r, uffd, &w, after_split[i]);
@@ -682,7 +675,7 @@ static void case_thp(void)
 	for (i = 0; i < n; i++)
 		if (!page_intact(&r, i))
 			ok = 0;
-	ktap_result(ok, "shmem THP: all %zu pages hold their data at the end", n);
+	ksft_test_result(ok, "shmem THP: all %zu pages hold their data at the end\n", n);
 out_uffd:
 	if (uffd >= 0)
 		close(uffd);
@@ -727,7 +720,7 @@ static void case_fork(int huge, int event_fork)
 	uffd = uffd_new(UFFD_FEATURE_WP_HUGETLBFS_SHMEM | (event_fork ? UFFD_FEATURE_EVENT_FORK : 0),
 			NULL);
 	if (uffd < 0) {
-		ktap_result(0, "%s: userfaultfd: %s", what, strerror(errno));
+		ksft_test_result_fail("%s: userfaultfd: %s\n", what, strerror(errno));
 		goto out_region;
 	}
 	if (protect_three(what, &r, uffd))
@@ -739,7 +732,7 @@ static void case_fork(int huge, int event_fork)
 		expect_pm(lab, 0, &r, r.p, kept);
 	}
 	if (pipe(f.cmd) || pipe(f.ack)) {
-		ktap_result(0, "%s: pipe: %s", what, strerror(errno));
+		ksft_test_result_fail("%s: pipe: %s\n", what, strerror(errno));
 		goto out;
 	}
 	if (event_fork) {
@@ -749,23 +742,24 @@ static void case_fork(int huge, int event_fork)
 		 * thread, read the event here.
 		 */
 		if (pthread_create(&t, NULL, fork_thread, &f)) {
-			ktap_result(0, "%s: pthread_create", what);
+			ksft_test_result_fail("%s: pthread_create\n", what);
 			goto out_pipes;
 		}
 		got = uffd_read_msg(uffd, &m, TMO_MS) == 1 && m.event == UFFD_EVENT_FORK;
 		if (!join_tmo(t, TMO_MS)) {
-			ktap_result(0, "%s: fork() did not return", what);
-			exit(ktap_finish());
+			ksft_test_result_fail("%s: fork() did not return\n", what);
+			finish_tests();
 		}
 		cufd = got ? (int)m.arg.fork.ufd : -1;
-		ktap_result(got && cufd >= 0, "%s: the parent reads UFFD_EVENT_FORK with the child's "
-			    "userfaultfd", what);
+		ksft_test_result(got && cufd >= 0, "%s: the parent reads UFFD_EVENT_FORK with the "
+				 "child's userfaultfd\n", what);
 	} else {
 		fork_thread(&f);
-		ktap_result(uffd_read_msg(uffd, &m, 0) == 0, "%s: fork sends no event", what);
+		ksft_test_result(uffd_read_msg(uffd, &m, 0) == 0, "%s: fork sends no event\n",
+				 what);
 	}
 	if (f.pid < 0) {
-		ktap_result(0, "%s: fork: %s", what, strerror(errno));
+		ksft_test_result_fail("%s: fork: %s\n", what, strerror(errno));
 		goto out_pipes;
 	}
 	w.child = f.pid;
@@ -868,7 +862,7 @@ static void case_pagemap(int huge)
 	 * (change_pte_range(), mm/mprotect.c:248; hugetlb_change_protection()).
 	 */
 	if (uffd_writeprotect(uffd, r.p, r.len, 0))
-		ktap_result(0, "%s: un-protect: %s", what, strerror(errno));
+		ksft_test_result_fail("%s: un-protect: %s\n", what, strerror(errno));
 	snprintf(what, sizeof(what), "%s pagemap after un-protect", huge ? "hugetlb" : "shmem");
 	expect_pm(what, 0, &r, r.p, gone);
 out:
@@ -900,13 +894,14 @@ static void case_mprotect(int huge)
 	 * to make a uffd-wp PTE writable on the way back.
 	 */
 	if (mprotect(r.p, r.len, PROT_READ)) {
-		ktap_result(0, "%s: mprotect(PROT_READ): %s", what, strerror(errno));
+		ksft_test_result_fail("%s: mprotect(PROT_READ): %s\n", what, strerror(errno));
 		goto out;
 	}
 	snprintf(what, sizeof(what), "%s mprotect(PROT_READ)", r.kind);
 	expect_pm(what, 0, &r, r.p, kept);
 	if (mprotect(r.p, r.len, PROT_READ | PROT_WRITE)) {
-		ktap_result(0, "%s: mprotect(PROT_READ|PROT_WRITE): %s", what, strerror(errno));
+		ksft_test_result_fail("%s: mprotect(PROT_READ|PROT_WRITE): %s\n", what,
+				      strerror(errno));
 		goto out;
 	}
 	snprintf(what, sizeof(what), "%s mprotect back to PROT_READ|PROT_WRITE", r.kind);
@@ -956,13 +951,13 @@ static void case_mremap(int huge, int event_remap)
 	a.len = r.len;
 	a.to = reserve(r.len, r.ps);
 	if (!a.to) {
-		ktap_result(0, "%s: reserve the destination: %s", what, strerror(errno));
+		ksft_test_result_fail("%s: reserve the destination: %s\n", what, strerror(errno));
 		goto out;
 	}
 	if (event_remap) {
 		/* mremap() waits until the event is read (mremap_userfaultfd_complete()). */
 		if (pthread_create(&t, NULL, remap_thread, &a)) {
-			ktap_result(0, "%s: pthread_create", what);
+			ksft_test_result_fail("%s: pthread_create\n", what);
 			munmap(a.to, r.len);
 			goto out;
 		}
@@ -970,16 +965,16 @@ static void case_mremap(int huge, int event_remap)
 		      m.arg.remap.from == (uintptr_t)a.from && m.arg.remap.to == (uintptr_t)a.to &&
 		      m.arg.remap.len == a.len;
 		if (!join_tmo(t, TMO_MS)) {
-			ktap_result(0, "%s: mremap() did not return", what);
-			exit(ktap_finish());
+			ksft_test_result_fail("%s: mremap() did not return\n", what);
+			finish_tests();
 		}
-		ktap_result(got, "%s: UFFD_EVENT_REMAP reports the move", what);
+		ksft_test_result(got, "%s: UFFD_EVENT_REMAP reports the move\n", what);
 	} else {
 		remap_thread(&a);
-		ktap_result(uffd_read_msg(uffd, &m, 0) == 0, "%s: no event", what);
+		ksft_test_result(uffd_read_msg(uffd, &m, 0) == 0, "%s: no event\n", what);
 	}
 	if (a.ret != a.to) {
-		ktap_result(0, "%s: mremap: %s", what, strerror(errno));
+		ksft_test_result_fail("%s: mremap: %s\n", what, strerror(errno));
 		munmap(a.to, r.len);
 		goto out;
 	}
@@ -998,8 +993,8 @@ static void case_mremap(int huge, int event_remap)
 		 */
 		expect_pm(what, 0, &r, r.p, cleared);
 		errno = 0;
-		ktap_result(uffd_writeprotect(uffd, r.p, r.len, 1) && errno == ENOENT,
-			    "%s: the moved range is no longer registered", what);
+		ksft_test_result(uffd_writeprotect(uffd, r.p, r.len, 1) && errno == ENOENT,
+				 "%s: the moved range is no longer registered\n", what);
 		for (i = 0; i < PG_NR; i++)
 			expect_free(lbl(what, i), &r, &uffd, 1, &w, r.p, i);
 	}
@@ -1035,7 +1030,7 @@ static void case_unregister(int huge, int by_close)
 		close(uffd);
 		uffd = -1;
 	} else if (uffd_unregister(uffd, r.p, r.len)) {
-		ktap_result(0, "%s: %s", what, strerror(errno));
+		ksft_test_result_fail("%s: %s\n", what, strerror(errno));
 		goto out;
 	}
 	expect_pm(what, 0, &r, r.p, gone);
@@ -1056,19 +1051,15 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "-q"))
 			quiet = 1;
 	pgsz = sysconf(_SC_PAGESIZE);
-	hpsz = hugepage_size();
-	ktap_start();
+	hpsz = default_huge_page_size();
+	ksft_print_header();
 	fd = uffd_new(0, &offered);
-	if (fd < 0 || !(offered & UFFD_FEATURE_WP_HUGETLBFS_SHMEM)) {
-		printf("1..0 # SKIP %s\n", fd < 0 ? "no userfaultfd" :
-		       "UFFD_FEATURE_WP_HUGETLBFS_SHMEM not offered");
-		return 4;
-	}
+	if (fd < 0 || !(offered & UFFD_FEATURE_WP_HUGETLBFS_SHMEM))
+		ksft_exit_skip("%s\n", fd < 0 ? "no userfaultfd" :
+			       "UFFD_FEATURE_WP_HUGETLBFS_SHMEM not offered");
 	close(fd);
-	if (pm(0, &fd) < 0) {
-		printf("1..0 # SKIP /proc/self/pagemap unreadable\n");
-		return 4;
-	}
+	if (pm(0, &fd) < 0)
+		ksft_exit_skip("/proc/self/pagemap unreadable\n");
 	atexit(thp_knob_restore);
 
 	case_thp();
@@ -1082,5 +1073,5 @@ int main(int argc, char **argv)
 		case_unregister(huge, 0);
 		case_unregister(huge, 1);
 	}
-	return ktap_finish();
+	finish_tests();
 }

@@ -32,7 +32,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "ktap.h"
+#include "kselftest.h"
 #include "uffd-util.h"
 
 static int pagemap_fd;
@@ -60,7 +60,7 @@ static void *writer_fn(void *arg)
  * otherwise the registered one is MAP_PRIVATE and there is no second view).
  * Returns nothing; prints a result line per check, prefixed with @what.
  */
-static void run_case(const char *what, int memfd, size_t psize, int shared, enum drop drop)
+static void run_case(const char *what, int memfd, size_t unit, int shared, enum drop drop)
 {
 	struct writer w;
 	struct uffd_msg msg;
@@ -70,25 +70,26 @@ static void run_case(const char *what, int memfd, size_t psize, int shared, enum
 
 	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (uffd < 0 || uffd_api(uffd, UFFD_FEATURE_WP_HUGETLBFS_SHMEM, NULL)) {
-		ktap_skip("%s, %s # SKIP file-memory write-protect not offered",
-			  what, drop_name[drop]);
+		ksft_test_result_skip("%s, %s: file-memory write-protect not offered\n",
+				      what, drop_name[drop]);
 		if (uffd >= 0)
 			close(uffd);
 		return;
 	}
-	p = mmap(NULL, psize, PROT_READ | PROT_WRITE, shared ? MAP_SHARED : MAP_PRIVATE,
+	p = mmap(NULL, unit, PROT_READ | PROT_WRITE, shared ? MAP_SHARED : MAP_PRIVATE,
 		 memfd, 0);
 	if (shared)
-		view = mmap(NULL, psize, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+		view = mmap(NULL, unit, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (p == MAP_FAILED || view == MAP_FAILED) {
-		ktap_result(0, "%s: mmap: %s", what, strerror(errno));
+		ksft_test_result_fail("%s: mmap: %s\n", what, strerror(errno));
 		close(uffd);
 		return;
 	}
-	memset(p, 'A', psize);
-	if (uffd_register(uffd, p, psize, UFFDIO_REGISTER_MODE_WP) ||
-	    uffd_writeprotect(uffd, p, psize, 1)) {
-		ktap_result(0, "%s, %s: register/protect: %s", what, drop_name[drop], strerror(errno));
+	memset(p, 'A', unit);
+	if (uffd_register(uffd, p, unit, false, true, false) ||
+	    uffd_writeprotect(uffd, p, unit, 1)) {
+		ksft_test_result_fail("%s, %s: register/protect: %s\n", what, drop_name[drop],
+				      strerror(errno));
 		goto out;
 	}
 
@@ -97,23 +98,24 @@ static void run_case(const char *what, int memfd, size_t psize, int shared, enum
 	case DROP_NONE:
 		break;
 	case DROP_PAGEOUT:
-		if (madvise(p, psize, MADV_PAGEOUT)) {
-			ktap_result(0, "%s: MADV_PAGEOUT: %s", what, strerror(errno));
+		if (madvise(p, unit, MADV_PAGEOUT)) {
+			ksft_test_result_fail("%s: MADV_PAGEOUT: %s\n", what, strerror(errno));
 		} else {
 			unsigned char vec = 1;
 
-			ktap_result(!mincore(p, psize, &vec) && !(vec & 1),
-			       "%s, MADV_PAGEOUT: the page left memory (mincore)", what);
+			ksft_test_result(!mincore(p, unit, &vec) && !(vec & 1),
+					 "%s, MADV_PAGEOUT: the page left memory (mincore)\n",
+					 what);
 		}
 		break;
 	case DROP_PUNCH_HOLE:
-		if (fallocate(memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, psize))
-			ktap_result(0, "%s: punch hole: %s", what, strerror(errno));
+		if (fallocate(memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, unit))
+			ksft_test_result_fail("%s: punch hole: %s\n", what, strerror(errno));
 		expect_rest = 0;
 		break;
 	case DROP_DONTNEED:
-		if (madvise(p, psize, MADV_DONTNEED))
-			ktap_result(0, "%s: MADV_DONTNEED: %s", what, strerror(errno));
+		if (madvise(p, unit, MADV_DONTNEED))
+			ksft_test_result_fail("%s: MADV_DONTNEED: %s\n", what, strerror(errno));
 		/*
 		 * A private mapping loses its private copy: what shows through
 		 * afterwards is the file, which was never written.
@@ -122,67 +124,66 @@ static void run_case(const char *what, int memfd, size_t psize, int shared, enum
 			expect_rest = 0;
 		break;
 	}
-	ktap_result(pagemap_uffd_wp(pagemap_fd, p, sysconf(_SC_PAGESIZE)) == 1,
-	       "%s, %s: pagemap still reports uffd-wp", what, drop_name[drop]);
+	ksft_test_result(pagemap_get_entry(pagemap_fd, p) & PM_UFFD_WP,
+			 "%s, %s: pagemap still reports uffd-wp\n", what, drop_name[drop]);
 
 	w.addr = p + 1;
 	w.byte = 'B';
 	if (pthread_create(&thread, NULL, writer_fn, &w)) {
-		ktap_result(0, "%s: pthread_create", what);
+		ksft_test_result_fail("%s: pthread_create\n", what);
 		goto out;
 	}
 	got_msg = uffd_read_msg(uffd, &msg, 5000) == 1 && msg.event == UFFD_EVENT_PAGEFAULT &&
 		  (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) &&
-		  (msg.arg.pagefault.address & ~(psize - 1)) == (unsigned long)p;
+		  (msg.arg.pagefault.address & ~(unit - 1)) == (unsigned long)p;
 	if (view)
 		landed_early = view[1] == 'B';
-	ktap_result(got_msg, "%s, %s: the write raises a write-protect message", what,
-	       drop_name[drop]);
+	ksft_test_result(got_msg, "%s, %s: the write raises a write-protect message\n", what,
+			 drop_name[drop]);
 	if (view)
-		ktap_result(!landed_early, "%s, %s: the write has not landed before un-protect",
-		       what, drop_name[drop]);
+		ksft_test_result(!landed_early,
+				 "%s, %s: the write has not landed before un-protect\n",
+				 what, drop_name[drop]);
 
 	/* Un-protect wakes the writer; without a message, it never slept. */
-	if (uffd_writeprotect(uffd, p, psize, 0))
-		ktap_result(0, "%s: un-protect: %s", what, strerror(errno));
+	if (uffd_writeprotect(uffd, p, unit, 0))
+		ksft_test_result_fail("%s: un-protect: %s\n", what, strerror(errno));
 	pthread_join(thread, NULL);
-	ktap_result(p[1] == 'B' && p[0] == expect_rest && p[psize - 1] == expect_rest,
-	       "%s, %s: after un-protect the write landed and the page holds its data",
-	       what, drop_name[drop]);
+	ksft_test_result(p[1] == 'B' && p[0] == expect_rest && p[unit - 1] == expect_rest,
+			 "%s, %s: after un-protect the write landed and the page holds its data\n",
+			 what, drop_name[drop]);
 out:
-	munmap(p, psize);
+	munmap(p, unit);
 	if (view)
-		munmap(view, psize);
+		munmap(view, unit);
 	close(uffd);
 }
 
 int main(void)
 {
-	long psize = sysconf(_SC_PAGESIZE), hsize = hugepage_size();
+	size_t hsize = default_huge_page_size();
 	enum drop d;
 	int memfd;
 
-	ktap_start();
+	ksft_print_header();
 	pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (pagemap_fd < 0) {
-		printf("1..0 # SKIP /proc/self/pagemap: %s\n", strerror(errno));
-		return 4;
-	}
+	if (pagemap_fd < 0)
+		ksft_exit_skip("/proc/self/pagemap: %s\n", strerror(errno));
 	for (d = DROP_NONE; d <= DROP_DONTNEED; d++) {
 		memfd = memfd_create("uffd-wp-survives", MFD_CLOEXEC);
-		if (memfd < 0 || ftruncate(memfd, psize)) {
-			ktap_result(0, "shmem: memfd: %s", strerror(errno));
+		if (memfd < 0 || ftruncate(memfd, psize())) {
+			ksft_test_result_fail("shmem: memfd: %s\n", strerror(errno));
 			continue;
 		}
-		run_case("shmem", memfd, psize, 1, d);
+		run_case("shmem", memfd, psize(), 1, d);
 		close(memfd);
 	}
 	for (int shared = 1; shared >= 0; shared--) {
 		const char *what = shared ? "hugetlb shared" : "hugetlb private";
 
 		memfd = memfd_create("uffd-wp-survives-huge", MFD_CLOEXEC | MFD_HUGETLB);
-		if (hsize <= 0 || memfd < 0 || ftruncate(memfd, hsize)) {
-			ktap_skip("%s # SKIP no hugetlb memfd", what);
+		if (!hsize || memfd < 0 || ftruncate(memfd, hsize)) {
+			ksft_test_result_skip("%s: no hugetlb memfd\n", what);
 			if (memfd >= 0)
 				close(memfd);
 			continue;
@@ -191,5 +192,5 @@ int main(void)
 		run_case(what, memfd, hsize, shared, DROP_DONTNEED);
 		close(memfd);
 	}
-	return ktap_finish();
+	finish_tests();
 }

@@ -55,7 +55,7 @@
 #define HPSIZE   (2UL << 20)
 #define REPEAT   7
 
-static size_t psize;
+static size_t pgsz;
 
 /* A check that failed without an errno. */
 static void fail(const char *what, size_t idx)
@@ -257,13 +257,13 @@ static double rt_once(char *area, size_t n, size_t unit, __u64 mode,
 static void anon_fill(const char *name, enum fill how, const char *src,
 		      const char *what)
 {
-	size_t len = NPAGES * psize;
+	size_t len = NPAGES * pgsz;
 	double t[REPEAT];
 
 	for (int r = 0; r < REPEAT; r++) {
 		char *p = map_anon(len);
 
-		t[r] = fill_once(p, NPAGES, psize, UFFDIO_REGISTER_MODE_MISSING,
+		t[r] = fill_once(p, NPAGES, pgsz, UFFDIO_REGISTER_MODE_MISSING,
 				 how, src, what);
 		if (munmap(p, len))
 			die("munmap");
@@ -295,14 +295,14 @@ int main(void)
 	long nfree;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	psize = sysconf(_SC_PAGESIZE);
-	len = NPAGES * psize;
-	rtlen = RT_PAGES * psize;
+	pgsz = sysconf(_SC_PAGESIZE);
+	len = NPAGES * pgsz;
+	rtlen = RT_PAGES * pgsz;
 	feat = uffd_features();
 
 	/* One stamped source for every COPY (first and last byte per page). */
 	src = map_anon(len);
-	stamp(src, NPAGES, psize);
+	stamp(src, NPAGES, pgsz);
 
 	anon_fill("copy-anon", COPY, src, "copy-anon: wrong data");
 	anon_fill("zeropage-anon", ZEROPAGE, NULL, "zeropage-anon: not zero");
@@ -313,7 +313,7 @@ int main(void)
 		for (r = 0; r < REPEAT; r++) {
 			fd = new_memfd("fill-copy", 0, len);
 			p = map_shared(fd, len);
-			t[r] = fill_once(p, NPAGES, psize, UFFDIO_REGISTER_MODE_MISSING,
+			t[r] = fill_once(p, NPAGES, pgsz, UFFDIO_REGISTER_MODE_MISSING,
 					 COPY, src, "copy-shmem: wrong data");
 			if (munmap(p, len))
 				die("munmap");
@@ -327,7 +327,7 @@ int main(void)
 	/* rt-missing-copy-anon */
 	for (r = 0; r < REPEAT; r++) {
 		p = map_anon(rtlen);
-		t[r] = rt_once(p, RT_PAGES, psize, UFFDIO_REGISTER_MODE_MISSING,
+		t[r] = rt_once(p, RT_PAGES, pgsz, UFFDIO_REGISTER_MODE_MISSING,
 			       COPY, src);
 		if (munmap(p, rtlen))
 			die("munmap");
@@ -344,13 +344,13 @@ int main(void)
 	if (feat & UFFD_FEATURE_MINOR_SHMEM) {
 		fd = new_memfd("fill-minor", 0, len);
 		p = map_shared(fd, len);
-		stamp(p, NPAGES, psize);
+		stamp(p, NPAGES, pgsz);
 		if (munmap(p, len))
 			die("munmap");
 
 		for (r = 0; r < REPEAT; r++) {
 			p = map_shared(fd, len);
-			t[r] = fill_once(p, NPAGES, psize, UFFDIO_REGISTER_MODE_MINOR,
+			t[r] = fill_once(p, NPAGES, pgsz, UFFDIO_REGISTER_MODE_MINOR,
 					 CONTINUE, NULL, "continue-shmem: wrong data");
 			if (munmap(p, len))
 				die("munmap");
@@ -359,7 +359,7 @@ int main(void)
 
 		for (r = 0; r < REPEAT; r++) {
 			p = map_shared(fd, rtlen);
-			t[r] = rt_once(p, RT_PAGES, psize, UFFDIO_REGISTER_MODE_MINOR,
+			t[r] = rt_once(p, RT_PAGES, pgsz, UFFDIO_REGISTER_MODE_MINOR,
 				       CONTINUE, NULL);
 			if (munmap(p, rtlen))
 				die("munmap");

@@ -33,7 +33,7 @@
 #define NPAGES 8192
 #define REPEAT 7
 
-static long psize;
+static long pgsz;
 
 /* A non-blocking uffd; exits 4 without shmem write-protect. */
 static int new_shmem_wp_uffd(void)
@@ -56,8 +56,8 @@ int main(void)
 	size_t len;
 	int r;
 
-	psize = sysconf(_SC_PAGESIZE);
-	len = (size_t)NPAGES * psize;
+	pgsz = sysconf(_SC_PAGESIZE);
+	len = (size_t)NPAGES * pgsz;
 	for (r = 0; r < REPEAT; r++) {
 		int memfd = memfd_create("bench", MFD_CLOEXEC);
 		int uffd = new_shmem_wp_uffd();
@@ -79,7 +79,7 @@ int main(void)
 
 		/* Read faults on markers: shmem allocates a zeroed page. */
 		t0 = now_ns();
-		for (i = 0; i < len; i += psize)
+		for (i = 0; i < len; i += pgsz)
 			sink = p[i];
 		t_fault[r] = (now_ns() - t0) / NPAGES;
 		(void)sink;

@@ -49,7 +49,7 @@
 #define RT_PAGES 2048		/* round trips */
 #define REPEAT   7
 
-static size_t psize;
+static size_t pgsz;
 
 /* A check that failed without an errno. */
 static void fail(const char *what, size_t idx)
@@ -64,7 +64,7 @@ static void touch(char *p, size_t n, unsigned char v)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		p[i * psize] = v;
+		p[i * pgsz] = v;
 }
 
 /*
@@ -78,7 +78,7 @@ static void check_pm(const char *p, size_t n, int wp_on, int present, const char
 {
 	size_t i, sz = n * sizeof(pm[0]);
 
-	if (pread(pagemap, pm, sz, (unsigned long)p / psize * sizeof(pm[0])) != (ssize_t)sz)
+	if (pread(pagemap, pm, sz, (unsigned long)p / pgsz * sizeof(pm[0])) != (ssize_t)sz)
 		die("pread /proc/self/pagemap");
 	for (i = 0; i < n; i++)
 		if (!(pm[i] & PM_UFFD_WP) != !wp_on || !(pm[i] & PM_PRESENT) != !present)
@@ -99,7 +99,7 @@ static void *handler(void *arg)
 	size_t i;
 
 	for (i = 0; i < rt->n; i++) {
-		char *want = rt->area + i * psize;
+		char *want = rt->area + i * pgsz;
 		struct uffd_msg m;
 		ssize_t got = read(rt->uffd, &m, sizeof(m));
 
@@ -107,7 +107,7 @@ static void *handler(void *arg)
 			die("read uffd");
 		if (m.event != UFFD_EVENT_PAGEFAULT)
 			fail("unexpected uffd event", i);
-		if ((m.arg.pagefault.address & ~(psize - 1)) != (unsigned long)want)
+		if ((m.arg.pagefault.address & ~(pgsz - 1)) != (unsigned long)want)
 			fail("fault at an unexpected address", i);
 		if ((m.arg.pagefault.flags & (UFFD_PAGEFAULT_FLAG_WP |
 					      UFFD_PAGEFAULT_FLAG_WRITE |
@@ -116,7 +116,7 @@ static void *handler(void *arg)
 			fail("not a write-protect fault", i);
 		__atomic_store_n(&rt->handled, i + 1, __ATOMIC_RELEASE);
 		/* Mode 0 un-protects the page and wakes the writer. */
-		wp(rt->uffd, want, psize, 0);
+		wp(rt->uffd, want, pgsz, 0);
 	}
 	return NULL;
 }
@@ -134,13 +134,13 @@ static double rt_once(int uffd, char *area, unsigned char v)
 	double t0, t;
 	size_t i;
 
-	wp(uffd, area, RT_PAGES * psize, 1);
+	wp(uffd, area, RT_PAGES * pgsz, 1);
 	errno = pthread_create(&th, NULL, handler, &rt);
 	if (errno)
 		die("pthread_create");
 	t0 = now_ns();
 	for (i = 0; i < RT_PAGES; i++)
-		w[i * psize] = v;
+		w[i * pgsz] = v;
 	t = (now_ns() - t0) / RT_PAGES;
 	errno = pthread_join(th, NULL);
 	if (errno)
@@ -148,7 +148,7 @@ static double rt_once(int uffd, char *area, unsigned char v)
 	if (__atomic_load_n(&rt.handled, __ATOMIC_ACQUIRE) != RT_PAGES)
 		fail("round trip: fewer faults than pages", rt.handled);
 	for (i = 0; i < RT_PAGES; i++)
-		if ((unsigned char)w[i * psize] != v)
+		if ((unsigned char)w[i * pgsz] != v)
 			fail("round trip: the write did not land", i);
 	return t;
 }
@@ -162,9 +162,9 @@ int main(void)
 	char *p;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	psize = sysconf(_SC_PAGESIZE);
-	len = NPAGES * psize;
-	rtlen = RT_PAGES * psize;
+	pgsz = sysconf(_SC_PAGESIZE);
+	len = NPAGES * pgsz;
+	rtlen = RT_PAGES * pgsz;
 	feat = uffd_features();
 	if (!(feat & UFFD_FEATURE_PAGEFAULT_FLAG_WP)) {
 		printf("# SKIP: no userfaultfd write-protect\n");
