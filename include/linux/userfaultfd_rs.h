@@ -91,6 +91,13 @@ pte_t uffd_rs_zero_pte(struct vm_area_struct *vma, unsigned long addr);
 #endif
 void uffd_rs_set_pte(struct vm_area_struct *vma, unsigned long addr,
 		     pte_t *ptep, pte_t pte);
+/* How uffd_rs_install_pte() maps a page: a word of these bits */
+#define UFFD_RS_PTE_WRITABLE	(1U << 0)	/* pte_mkwrite() */
+#define UFFD_RS_PTE_UFFD_WP	(1U << 1)	/* pte_mkuffd_wp() */
+#define UFFD_RS_PTE_IN_CACHE	(1U << 2)	/* a page-cache page: file rmap */
+#define UFFD_RS_PTE_NEW_FOLIO	(1U << 3)	/* not on the LRU yet */
+void uffd_rs_install_pte(struct vm_area_struct *vma, unsigned long addr,
+			 pte_t *ptep, struct page *page, unsigned int flags);
 void uffd_rs_warn_pte_not_none(void);
 struct folio *uffd_rs_alloc_folio(struct vm_area_struct *vma,
 				  unsigned long addr, bool zeroed);

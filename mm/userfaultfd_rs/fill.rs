@@ -89,6 +89,7 @@ trait FillArg: UffdioArg {
 impl FillArg for UffdioCopy {
     const OP: FillOp = FillOp::Copy;
     const MODE: MfillMode = MfillMode::Copy;
+    #[inline]
     fn args(&self) -> FillArgs {
         FillArgs {
             dst: self.dst,
@@ -106,6 +107,7 @@ macro_rules! range_fill_arg {
             impl FillArg for $arg {
                 const OP: FillOp = FillOp::$op;
                 const MODE: MfillMode = MfillMode::$op;
+                #[inline]
                 fn args(&self) -> FillArgs {
                     FillArgs {
                         dst: self.range.start,
@@ -145,6 +147,7 @@ pub(crate) struct FillRequest {
 impl FillRequest {
     /// C: the checks of `userfaultfd_copy()` and its siblings, in C's
     /// order; each failure is `EINVAL`.
+    #[inline]
     fn new<A: FillArg>(arg: &A, task_size: u64) -> Result<Self> {
         let args = arg.args();
         if A::OP == FillOp::Copy
@@ -165,6 +168,7 @@ impl FillRequest {
     }
 
     /// One past the last address.
+    #[inline]
     fn end(&self) -> usize {
         self.dst + self.len
     }
@@ -179,7 +183,8 @@ fn fill_ioctl<A: FillArg>(ctx: &UffdCtx, arg: UserPtr) -> Result {
     }
     let req = FillRequest::new(&A::read(arg)?, ctx.mm().task_size())?;
     let mm = ctx.mm().mmget_not_zero().ok_or(ESRCH)?;
-    let progress = mfill_atomic(ctx, &mm, &req);
+    let mut progress = FillProgress::new();
+    let stopped = mfill_atomic(ctx, &mm, &req, &mut progress);
     drop(mm);
 
     put_user_s64(result_at, progress.result_field())?;
@@ -189,7 +194,8 @@ fn fill_ioctl<A: FillArg>(ctx: &UffdCtx, arg: UserPtr) -> Result {
     match progress.outcome(req.len as u64) {
         FillOutcome::Complete => Ok(()),
         FillOutcome::Partial => Err(EAGAIN),
-        FillOutcome::Failed(errno) => Err(Error::from_errno(errno)),
+        // The error itself: no errno round trip.
+        FillOutcome::Failed(_) => Err(stopped.err().unwrap_or(EAGAIN)),
     }
 }
 
@@ -207,6 +213,7 @@ impl<'a> FillLocks<'a> {
     /// (user space retries after reading them), `EINVAL` for a WP fill of
     /// a VMA not registered for WP, and for shared anonymous memory that
     /// is not shmem (a bug).  The errors of [`uffd_mfill_lock`] too.
+    #[inline]
     fn lock(ctx: &'a UffdCtx, mm: &'a MmWithUser, req: &FillRequest) -> Result<Self> {
         let vma = uffd_mfill_lock(mm, req.dst, req.end())?;
         let changing = ctx.map_changing_read();
@@ -232,6 +239,7 @@ impl<'a> FillLocks<'a> {
 /// contended lock take the mmap lock to look the VMA up, prepare the
 /// anon_vma, and lock the VMA, which cannot fail then.  `ENOENT` without a
 /// VMA, `ENOMEM` when the anon_vma cannot be allocated.
+#[inline]
 fn uffd_lock_vma(mm: &MmWithUser, addr: usize) -> Result<VmaReadGuard<'_>> {
     if let Some(vma) = mm.lock_vma_under_rcu(addr) {
         if vma.is_shared() || vma.has_anon_vma() {
@@ -248,6 +256,7 @@ fn uffd_lock_vma(mm: &MmWithUser, addr: usize) -> Result<VmaReadGuard<'_>> {
 
 /// C: `uffd_mfill_lock()`: the VMA of `[start, end)`, locked; it must hold
 /// the whole range and be registered (`ENOENT` otherwise).
+#[inline]
 fn uffd_mfill_lock(mm: &MmWithUser, start: usize, end: usize) -> Result<VmaReadGuard<'_>> {
     let vma = uffd_lock_vma(mm, start)?;
     // Registration is what checked VM_MAYWRITE: an unregistered VMA may be
@@ -259,13 +268,20 @@ fn uffd_mfill_lock(mm: &MmWithUser, start: usize, end: usize) -> Result<VmaReadG
 }
 
 /// C: `mfill_atomic()`: fills the range of `req` in `ctx`'s address space
-/// `mm`, and says how far it got.
-fn mfill_atomic(ctx: &UffdCtx, mm: &MmWithUser, req: &FillRequest) -> FillProgress {
-    let mut progress = FillProgress::new();
-    if let Err(e) = fill_passes(ctx, mm, req, &mut progress) {
+/// `mm`, recording in `progress` how far it got and what stopped it.
+/// Returns that error, if one did.
+#[inline]
+fn mfill_atomic(
+    ctx: &UffdCtx,
+    mm: &MmWithUser,
+    req: &FillRequest,
+    progress: &mut FillProgress,
+) -> Result {
+    let ret = fill_passes(ctx, mm, req, progress);
+    if let Err(e) = ret {
         progress.stop(e.to_errno());
     }
-    progress
+    ret
 }
 
 /// The passes of a fill.  Each ends in completion, in an error, or with a

@@ -16,6 +16,7 @@
 #include <linux/highmem.h>
 #include <linux/hugetlb.h>
 #include <linux/memcontrol.h>
+#include <linux/rmap.h>
 #include <linux/sched/signal.h>
 #include <linux/shmem_fs.h>
 #include <linux/uaccess.h>
@@ -133,6 +134,37 @@ pte_t uffd_rs_zero_pte(struct vm_area_struct *vma, unsigned long addr)
 void uffd_rs_set_pte(struct vm_area_struct *vma, unsigned long addr,
 		     pte_t *ptep, pte_t pte)
 {
+	set_pte_at(vma->vm_mm, addr, ptep, pte);
+	update_mmu_cache(vma, addr, ptep);
+}
+
+/*
+ * The second half of mfill_atomic_install_pte(): maps @page at @addr,
+ * whose PTE (@ptep) the caller has locked and found none or a marker, and
+ * beyond the end of no file.  The first half (the lock and those checks)
+ * is Rust's, which so fails EEXIST and EFAULT without building a PTE.
+ * @flags: UFFD_RS_PTE_*.  A page-cache page gets a file rmap (and goes to
+ * the LRU if new); an anonymous one a new exclusive anon rmap and the LRU.
+ */
+void uffd_rs_install_pte(struct vm_area_struct *vma, unsigned long addr,
+			 pte_t *ptep, struct page *page, unsigned int flags)
+{
+	struct folio *folio = page_folio(page);
+	pte_t pte = pte_mkdirty(mk_pte(page, vma->vm_page_prot));
+
+	if (flags & UFFD_RS_PTE_WRITABLE)
+		pte = pte_mkwrite(pte, vma);
+	if (flags & UFFD_RS_PTE_UFFD_WP)
+		pte = pte_mkuffd_wp(pte);
+	if (flags & UFFD_RS_PTE_IN_CACHE) {
+		if (flags & UFFD_RS_PTE_NEW_FOLIO)
+			folio_add_lru(folio);
+		folio_add_file_rmap_pte(folio, page, vma);
+	} else {
+		folio_add_new_anon_rmap(folio, vma, addr, RMAP_EXCLUSIVE);
+		folio_add_lru_vma(folio, vma);
+	}
+	inc_mm_counter(vma->vm_mm, mm_counter(folio));
 	set_pte_at(vma->vm_mm, addr, ptep, pte);
 	update_mmu_cache(vma, addr, ptep);
 }

@@ -173,21 +173,25 @@ pub(crate) enum FillOutcome {
 
 impl FillProgress {
     /// Nothing filled yet.
+    #[inline]
     pub(crate) const fn new() -> Self {
         Self { done: 0, error: 0 }
     }
 
     /// Bytes filled so far.
+    #[inline]
     pub(crate) const fn done(&self) -> u64 {
         self.done
     }
 
     /// Records `bytes` more filled.
+    #[inline]
     pub(crate) fn advance(&mut self, bytes: u64) {
         self.done += bytes;
     }
 
     /// Records the error (a negative errno) that stopped the fill.
+    #[inline]
     pub(crate) fn stop(&mut self, errno: i32) {
         self.error = errno;
     }
@@ -195,6 +199,7 @@ impl FillProgress {
     /// The result field (`copy`, `zeropage`, `mapped`, `updated`): the
     /// bytes filled if any were, else the error (C: what `mfill_atomic()`
     /// returns).
+    #[inline]
     pub(crate) const fn result_field(&self) -> i64 {
         if self.done > 0 {
             self.done as i64
@@ -206,6 +211,7 @@ impl FillProgress {
     /// The bytes from the start whose faulting threads are woken (unless
     /// `DONTWAKE`): what was filled.  0 wakes nobody (C never wakes a
     /// zero-length range, which would wake every faulter).
+    #[inline]
     pub(crate) const fn wake_len(&self) -> u64 {
         self.done
     }
@@ -213,6 +219,7 @@ impl FillProgress {
     /// What the ioctl returns for a request of `len` bytes (C: the tail of
     /// `userfaultfd_copy()` and its siblings).  A fill that stopped with
     /// nothing filled and no error cannot happen; it counts as partial.
+    #[inline]
     pub(crate) const fn outcome(&self, len: u64) -> FillOutcome {
         if self.done == len {
             FillOutcome::Complete

@@ -23,10 +23,12 @@ pub(super) struct HugetlbStep<'a> {
 }
 
 impl FillStep for HugetlbStep<'_> {
+    #[inline]
     fn page_size(&self) -> usize {
         self.size
     }
 
+    #[inline]
     fn fill(&mut self, dst: usize, src: usize, pending: &mut Option<Folio>) -> Result {
         let lock = HugetlbFillLock::lock(self.vma, dst, self.size)?;
         // Only CONTINUE maps over a present page (its own, from the page

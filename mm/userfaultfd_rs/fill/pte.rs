@@ -47,6 +47,7 @@ impl<'a> PteStep<'a> {
 
     /// C: `mfill_atomic_pte()`: the page of `pmd`'s address, whose PTE
     /// table exists.
+    #[inline]
     fn fill_at(&mut self, pmd: PmdRef<'a>, src: usize, pending: &mut Option<Folio>) -> Result {
         let vma = self.vma;
         match (self.flags.mode(), self.shmem) {
@@ -73,10 +74,12 @@ impl<'a> PteStep<'a> {
 }
 
 impl FillStep for PteStep<'_> {
+    #[inline]
     fn page_size(&self) -> usize {
         kernel::bindings::PAGE_SIZE
     }
 
+    #[inline]
     fn fill(&mut self, dst: usize, src: usize, pending: &mut Option<Folio>) -> Result {
         let mut reused = self.last_pmd.take().and_then(|pmd| pmd.for_addr(dst));
         // At most two rounds: the second one after a fresh walk.
@@ -104,8 +107,9 @@ impl FillStep for PteStep<'_> {
 /// Locks the PTE table of `pmd`'s address for a fill: `EAGAIN` if the
 /// table went away since it was allocated (khugepaged may collapse shmem
 /// tables), and `EFAULT` if the address is beyond the end of the VMA's
-/// file (C: the start of `mfill_atomic_pte_zeropage()` and
-/// `mfill_atomic_pte_poison()`).
+/// file (C: the start of `mfill_atomic_install_pte()`,
+/// `mfill_atomic_pte_zeropage()` and `mfill_atomic_pte_poison()`).
+#[inline]
 fn lock_for_fill<'a>(vma: &'a VmaRef, pmd: PmdRef<'a>) -> Result<PteTableGuard<'a>> {
     let table = PteTableGuard::lock_pmd(pmd)?.ok_or(EAGAIN)?;
     if vma.file_over_size(table.addr()) {
@@ -114,10 +118,14 @@ fn lock_for_fill<'a>(vma: &'a VmaRef, pmd: PmdRef<'a>) -> Result<PteTableGuard<'
     Ok(table)
 }
 
-/// Maps the new page of `folio` at `pmd`'s address, which takes its
-/// reference (C: `mfill_atomic_install_pte()` with `newly_allocated`).
-fn install_new_folio(pmd: PmdRef<'_>, folio: Folio, flags: MfillFlags) -> Result {
-    pmd.mfill_atomic_install_pte(&folio.page(), true, flags)?;
+/// C: `mfill_atomic_install_pte()` of a new anonymous folio: maps its
+/// page at `pmd`'s address, which takes the folio's reference.
+#[inline]
+fn install_new_folio(vma: &VmaRef, pmd: PmdRef<'_>, folio: Folio, flags: MfillFlags) -> Result {
+    {
+        let mut table = lock_for_fill(vma, pmd)?;
+        table.install_page(&folio.page(), flags)?;
+    }
     folio.into_mapped();
     Ok(())
 }
@@ -145,7 +153,7 @@ fn mfill_atomic_pte_copy(
         }
     };
     folio.prepare_new(vma)?;
-    install_new_folio(pmd, folio, flags)
+    install_new_folio(vma, pmd, folio, flags)
 }
 
 /// C: `mfill_atomic_pte_zeropage()`: the shared zero page, or a zeroed
@@ -160,7 +168,8 @@ fn mfill_atomic_pte_zeropage<'a>(
         // C: `mfill_atomic_pte_zeroed_folio()`, never write-protected.
         let mut folio = Folio::alloc_anon(vma, pmd.addr(), true)?;
         folio.prepare_new(vma)?;
-        return install_new_folio(pmd, folio, MfillFlags::new(MfillMode::Zeropage, false));
+        let flags = MfillFlags::new(MfillMode::Zeropage, false);
+        return install_new_folio(vma, pmd, folio, flags);
     };
     let mut table = lock_for_fill(vma, pmd)?;
     if !table.get().is_none() {
@@ -177,7 +186,10 @@ fn mfill_atomic_pte_continue(shmem: &ShmemVma, pmd: PmdRef<'_>, flags: MfillFlag
     if folio.page_hwpoison() {
         return Err(EIO);
     }
-    pmd.mfill_atomic_install_pte(&folio.page(), false, flags)?;
+    {
+        let mut table = lock_for_fill(shmem, pmd)?;
+        table.install_page(&folio.page(), flags)?;
+    }
     folio.unlock_mapped();
     Ok(())
 }

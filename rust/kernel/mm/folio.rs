@@ -103,10 +103,12 @@ impl Folio {
         to_result(unsafe { bindings::uffd_rs_folio_prepare(vma.as_ptr(), self.ptr.as_ptr()) })
     }
 
-    /// The folio's first page, to map.
+    /// The folio's first page, to map: only for a new anonymous folio, one
+    /// that is in no page cache (what [`Folio::alloc_anon`] gives).
     #[inline]
     pub fn page(&self) -> FolioPage<'_> {
         FolioPage {
+            in_cache: false,
             // SAFETY: the folio is valid (type invariant); its first page
             // is the folio's own `page` field.
             page: unsafe {
@@ -179,6 +181,7 @@ impl LockedFolio {
     #[inline]
     pub fn page(&self) -> FolioPage<'_> {
         FolioPage {
+            in_cache: true,
             page: self.page,
             _folio: PhantomData,
         }
@@ -211,13 +214,22 @@ impl Drop for LockedFolio {
 ///
 /// # Invariants
 ///
-/// `page` is a page of a folio on which a reference is held for `'a`.
+/// `page` is a page of a folio on which a reference is held for `'a`;
+/// `in_cache` says whether that folio is in a page cache.
 pub struct FolioPage<'a> {
     page: NonNull<bindings::page>,
+    in_cache: bool,
     _folio: PhantomData<&'a Folio>,
 }
 
 impl FolioPage<'_> {
+    /// Whether the folio is in a page cache, rather than a new anonymous
+    /// folio (known from where it came from).
+    #[inline]
+    pub fn in_page_cache(&self) -> bool {
+        self.in_cache
+    }
+
     /// The raw page pointer, for the C functions that map it.
     #[inline]
     pub(super) fn as_ptr(&self) -> *mut bindings::page {

@@ -10,10 +10,16 @@
 //! it pass runs of slots ([`PteRun`]).  [`PmdRef`] is the PMD entry a fill
 //! found or allocated, from which it locks the PTE table.
 
-use super::{arch, folio::FolioPage, pte::Pte, uffd::MfillFlags, virt::VmaRef};
+use super::{
+    arch,
+    folio::FolioPage,
+    pte::Pte,
+    uffd::MfillFlags,
+    virt::{self, VmaRef},
+};
 use crate::{
     bindings,
-    error::{code::*, to_result, Error, Result},
+    error::{code::*, Error, Result},
 };
 use core::{
     marker::PhantomData,
@@ -137,6 +143,46 @@ impl<'a> PteTableGuard<'a> {
             ptl,
             vma,
         }))
+    }
+
+    /// Maps `page` here, where the PTE is none or a marker (the second
+    /// half of C's `mfill_atomic_install_pte()`): dirty, writable if the
+    /// VMA is (but never a page-cache page in a private mapping: its first
+    /// write must copy it), uffd-wp if `flags` say so, with its reverse
+    /// map, LRU and RSS accounting.  `EEXIST` if the PTE maps something.
+    ///
+    /// The caller hands its folio reference to the mapping on success
+    /// ([`super::folio::Folio::into_mapped`]).
+    #[inline]
+    pub fn install_page(&mut self, page: &FolioPage<'_>, flags: MfillFlags) -> Result {
+        if !self.get().is_none_mostly() {
+            return Err(EEXIST);
+        }
+        let vma = self.vma;
+        let mut pte_flags = 0;
+        if vma.flags() & virt::flags::WRITE != 0 && (vma.is_shared() || !page.in_page_cache()) {
+            pte_flags |= bindings::UFFD_RS_PTE_WRITABLE;
+        }
+        if flags.wp() {
+            pte_flags |= bindings::UFFD_RS_PTE_UFFD_WP;
+        }
+        if page.in_page_cache() {
+            pte_flags |= bindings::UFFD_RS_PTE_IN_CACHE;
+        }
+        // SAFETY: the PTE is mapped and locked (type invariant) and maps
+        // nothing, so the page gets exactly one new mapping here; the page
+        // is held by the borrow of its folio and the VMA is locked for
+        // `'a`.
+        unsafe {
+            bindings::uffd_rs_install_pte(
+                vma.as_ptr(),
+                self.slot.addr as _,
+                self.slot.ptep,
+                page.as_ptr(),
+                pte_flags,
+            )
+        };
+        Ok(())
     }
 
     /// Sets the PTE to `pte` where it is none or a marker, which maps
@@ -298,38 +344,5 @@ impl<'a> PmdRef<'a> {
         // `pmd` is also the entry of `addr`, which lies in the same VMA,
         // still locked for `'a` (type invariant).
         Some(unsafe { Self::from_raw(self.pmd, addr, self.vma) })
-    }
-
-    /// Maps `page` at this entry's address, where the PTE is none or a
-    /// marker (C: `mfill_atomic_install_pte()`, which takes the PTE lock):
-    /// dirty, writable if the VMA is (but never a page-cache page in a
-    /// private mapping), uffd-wp if `flags` say so, with its reverse map,
-    /// LRU and RSS accounting (`newly_allocated`: a page-cache folio that
-    /// has not been on the LRU yet).
-    ///
-    /// `EEXIST` if the PTE maps something, `EFAULT` beyond the end of the
-    /// VMA's file, `EAGAIN` if the PTE table went away (khugepaged).  On
-    /// success the caller hands its folio reference to the mapping
-    /// ([`super::folio::Folio::into_mapped`]).
-    #[inline]
-    pub fn mfill_atomic_install_pte(
-        &self,
-        page: &FolioPage<'_>,
-        newly_allocated: bool,
-        flags: MfillFlags,
-    ) -> Result {
-        // SAFETY: `pmd` is the entry of `addr` in the locked `vma` (type
-        // invariant); the page is held by the borrow of its folio, whose
-        // reference goes to the mapping only on success.
-        to_result(unsafe {
-            bindings::mfill_atomic_install_pte(
-                self.pmd.as_ptr(),
-                self.vma.as_ptr(),
-                self.addr as _,
-                page.as_ptr(),
-                newly_allocated,
-                flags.bits(),
-            )
-        })
     }
 }

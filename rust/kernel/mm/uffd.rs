@@ -15,9 +15,13 @@ use crate::{
     bindings,
     error::{code::*, to_result, Result},
     types::Opaque,
-    uaccess::{UserPtr, UserSlice},
+    uaccess::UserPtr,
 };
-use core::{marker::PhantomData, mem::MaybeUninit, ops::Deref};
+use core::{
+    marker::PhantomData,
+    mem::{size_of, MaybeUninit},
+    ops::Deref,
+};
 
 /// A userfaultfd context.
 ///
@@ -173,8 +177,8 @@ impl MfillFlags {
 ///
 /// Only the input fields are read, as C reads them (so a result field
 /// that cannot be read does not fail the call before the fill, and the
-/// copy is exactly C's): hence `read_raw()` of the input bytes rather than
-/// `UserSliceReader::read::<T>()` of the whole struct.  The result field
+/// copy is exactly C's): hence a copy of the input bytes, as
+/// `UserSliceReader::read::<T>()` copies a whole `T`.  The result field
 /// is written back at [`UffdioArg::result_ptr`].
 pub trait UffdioArg: Sized + Deref {
     /// The number of bytes of input fields (the whole struct when it has
@@ -213,18 +217,32 @@ macro_rules! uffdio_arg {
 
             #[inline]
             fn read(arg: UserPtr) -> Result<Self> {
-                let mut out = MaybeUninit::<Self>::zeroed();
-                // SAFETY: `out` is `size_of::<Self>()` writable bytes, of
-                // which the first `INPUT_LEN` are viewed as bytes.
-                let bytes = unsafe {
-                    core::slice::from_raw_parts_mut(
-                        out.as_mut_ptr().cast::<MaybeUninit<u8>>(),
-                        Self::INPUT_LEN,
+                let mut out = MaybeUninit::<Self>::uninit();
+                let bytes = out.as_mut_ptr().cast::<u8>();
+                // SAFETY: `out` has `size_of::<Self>()` bytes; the ones
+                // after the input (the result field) are zeroed.
+                unsafe {
+                    bytes
+                        .add(Self::INPUT_LEN)
+                        .write_bytes(0, size_of::<Self>() - Self::INPUT_LEN)
+                };
+                // SAFETY: `bytes` has room for `INPUT_LEN` bytes.  As
+                // `UserSliceReader::read()` does for a length known at
+                // compile time (and C's `copy_from_user()`), the object
+                // size check is skipped: `_copy_from_user()`, which checks
+                // the user range and handles faults.
+                let left = unsafe {
+                    bindings::_copy_from_user(
+                        bytes.cast(),
+                        arg as *const core::ffi::c_void,
+                        Self::INPUT_LEN as _,
                     )
                 };
-                UserSlice::new(arg, Self::INPUT_LEN).reader().read_raw(bytes)?;
-                // SAFETY: a C struct of integers, zeroed and then partly
-                // overwritten with bytes: every bit pattern is valid.
+                if left != 0 {
+                    return Err(EFAULT);
+                }
+                // SAFETY: a C struct of integers whose every byte is now
+                // written: every bit pattern is valid.
                 Ok(unsafe { out.assume_init() })
             }
         }

@@ -34,6 +34,8 @@ pub mod flags {
     use super::vm_flags_t;
     use crate::bindings;
 
+    /// `VM_WRITE`: the mapping may be written.
+    pub const WRITE: vm_flags_t = bindings::VM_WRITE as vm_flags_t;
     /// `VM_SHARED`: writes reach the backing object.
     pub const SHARED: vm_flags_t = bindings::VM_SHARED as vm_flags_t;
     /// `VM_HUGETLB`: a hugetlbfs mapping.
