@@ -222,7 +222,7 @@ pub unsafe extern "C" fn uffd_wp_range(
     let Some(end) = start.checked_add(len) else {
         return EINVAL.to_errno() as c_long;
     };
-    match wp::uffd_wp_range(mm, vma, start as usize, end as usize, enable_wp) {
+    match wp::uffd_wp_range(mm, vma, start, end, enable_wp) {
         Ok(changed) => changed as c_long,
         Err(e) => e.to_errno() as c_long,
     }
@@ -279,7 +279,7 @@ pub unsafe extern "C" fn pte_install_uffd_wp_if_needed(
     // stable.
     let vma = unsafe { VmaRmapRef::from_raw(vma) };
     // SAFETY: one PTE of a table of the VMA's mm, whose lock is held.
-    let run = unsafe { PteRun::from_raw(vma.mm().as_ptr(), addr as usize, pte, 1) };
+    let run = unsafe { PteRun::from_raw(vma.mm().as_ptr(), addr, pte, 1) };
     marker::pte_install_uffd_wp_if_needed(vma, run, Pte::from_raw(pteval));
 }
 
@@ -306,7 +306,7 @@ pub unsafe extern "C" fn userfaultfd_rs_zap_install_uffd_wp_markers(
     // stable.
     let vma = unsafe { VmaRmapRef::from_raw(vma) };
     // SAFETY: `nr` PTEs of one table of the VMA's mm, whose lock is held.
-    let run = unsafe { PteRun::from_raw(vma.mm().as_ptr(), addr as usize, pte, nr) };
+    let run = unsafe { PteRun::from_raw(vma.mm().as_ptr(), addr, pte, nr) };
     marker::zap_install_uffd_wp_markers(vma, run, Pte::from_raw(pteval));
 }
 
@@ -362,7 +362,7 @@ pub unsafe extern "C" fn userfaultfd_rs_fault_orig_pte_uffd_wp(
 #[cfg(CONFIG_USERFAULTFD_RUST_DEBUGFS)]
 #[no_mangle]
 pub extern "C" fn userfaultfd_rs_probe_pte(addr: c_ulong) -> c_long {
-    match crate::probe::probe_pte(addr as usize) {
+    match crate::probe::probe_pte(addr) {
         Ok(kind) => kind as c_long,
         Err(e) => e.to_errno() as c_long,
     }
