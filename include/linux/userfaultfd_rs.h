@@ -95,7 +95,6 @@ void uffd_rs_set_pte(struct vm_area_struct *vma, unsigned long addr,
 #define UFFD_RS_PTE_WRITABLE	(1U << 0)	/* pte_mkwrite() */
 #define UFFD_RS_PTE_UFFD_WP	(1U << 1)	/* pte_mkuffd_wp() */
 #define UFFD_RS_PTE_IN_CACHE	(1U << 2)	/* a page-cache page: file rmap */
-#define UFFD_RS_PTE_NEW_FOLIO	(1U << 3)	/* not on the LRU yet */
 void uffd_rs_install_pte(struct vm_area_struct *vma, unsigned long addr,
 			 pte_t *ptep, struct page *page, unsigned int flags);
 void uffd_rs_warn_pte_not_none(void);

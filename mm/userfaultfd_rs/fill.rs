@@ -24,6 +24,7 @@ mod pte;
 use crate::uapi::{
     FillOp, FillOutcome, FillProgress, UffdRange, UFFDIO_FILL_MODE_DONTWAKE, UFFDIO_FILL_MODE_WP,
 };
+use core::sync::atomic::{fence, Ordering};
 use kernel::bindings;
 use kernel::mm::folio::Folio;
 use kernel::mm::uffd::{
@@ -183,6 +184,12 @@ fn fill_ioctl<A: FillArg>(ctx: &UffdCtx, arg: UserPtr) -> Result {
     }
     let req = FillRequest::new(&A::read(arg)?, ctx.mm().task_size())?;
     let mm = ctx.mm().mmget_not_zero().ok_or(ESRCH)?;
+    // C: `mfill_atomic_continue()`'s `smp_wmb()`: what user space wrote
+    // into the page cache is visible before the page is mapped.  A compiler
+    // barrier on x86-64, as there.
+    if A::MODE == MfillMode::Continue {
+        fence(Ordering::Release);
+    }
     let mut progress = FillProgress::new();
     let stopped = mfill_atomic(ctx, &mm, &req, &mut progress);
     drop(mm);

@@ -143,8 +143,8 @@ void uffd_rs_set_pte(struct vm_area_struct *vma, unsigned long addr,
  * whose PTE (@ptep) the caller has locked and found none or a marker, and
  * beyond the end of no file.  The first half (the lock and those checks)
  * is Rust's, which so fails EEXIST and EFAULT without building a PTE.
- * @flags: UFFD_RS_PTE_*.  A page-cache page gets a file rmap (and goes to
- * the LRU if new); an anonymous one a new exclusive anon rmap and the LRU.
+ * @flags: UFFD_RS_PTE_*.  A page-cache page gets a file rmap; an
+ * anonymous one a new exclusive anon rmap and the LRU.
  */
 void uffd_rs_install_pte(struct vm_area_struct *vma, unsigned long addr,
 			 pte_t *ptep, struct page *page, unsigned int flags)
@@ -157,8 +157,7 @@ void uffd_rs_install_pte(struct vm_area_struct *vma, unsigned long addr,
 	if (flags & UFFD_RS_PTE_UFFD_WP)
 		pte = pte_mkuffd_wp(pte);
 	if (flags & UFFD_RS_PTE_IN_CACHE) {
-		if (flags & UFFD_RS_PTE_NEW_FOLIO)
-			folio_add_lru(folio);
+		/* Already on the LRU: Rust maps only pages it looked up */
 		folio_add_file_rmap_pte(folio, page, vma);
 	} else {
 		folio_add_new_anon_rmap(folio, vma, addr, RMAP_EXCLUSIVE);

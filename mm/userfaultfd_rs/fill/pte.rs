@@ -122,12 +122,7 @@ fn lock_for_fill<'a>(vma: &'a VmaRef, pmd: PmdRef<'a>) -> Result<PteTableGuard<'
 /// page at `pmd`'s address, which takes the folio's reference.
 #[inline]
 fn install_new_folio(vma: &VmaRef, pmd: PmdRef<'_>, folio: Folio, flags: MfillFlags) -> Result {
-    {
-        let mut table = lock_for_fill(vma, pmd)?;
-        table.install_page(&folio.page(), flags)?;
-    }
-    folio.into_mapped();
-    Ok(())
+    lock_for_fill(vma, pmd)?.install_new_anon_folio(folio, flags)
 }
 
 /// C: `mfill_atomic_pte_copy()`: a new anonymous page with the user's
@@ -186,12 +181,7 @@ fn mfill_atomic_pte_continue(shmem: &ShmemVma, pmd: PmdRef<'_>, flags: MfillFlag
     if folio.page_hwpoison() {
         return Err(EIO);
     }
-    {
-        let mut table = lock_for_fill(shmem, pmd)?;
-        table.install_page(&folio.page(), flags)?;
-    }
-    folio.unlock_mapped();
-    Ok(())
+    lock_for_fill(shmem, pmd)?.install_cache_folio(folio, flags)
 }
 
 /// C: `mfill_atomic_pte_poison()`: a poisoned marker, so that an access

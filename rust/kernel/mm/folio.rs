@@ -78,9 +78,9 @@ impl Folio {
         }
     }
 
-    /// Copies one page from user address `src` into the folio; may fault
-    /// and sleep, so no mm lock may be held.  `EFAULT` if the source is
-    /// not readable.
+    /// Copies the whole folio (one page, or a huge page for hugetlb) from
+    /// user address `src`; may fault and sleep, so no mm lock may be
+    /// held.  `EFAULT` if the source is not readable.
     #[inline]
     pub fn copy_from_user(&mut self, src: usize) -> Result {
         // SAFETY: as for `copy_from_user_nofault`.
@@ -104,9 +104,10 @@ impl Folio {
     }
 
     /// The folio's first page, to map: only for a new anonymous folio, one
-    /// that is in no page cache (what [`Folio::alloc_anon`] gives).
+    /// that is in no page cache (what [`Folio::alloc_anon`] gives).  Only
+    /// the page-table code maps it, which takes the folio by value.
     #[inline]
-    pub fn page(&self) -> FolioPage<'_> {
+    pub(super) fn page(&self) -> FolioPage<'_> {
         FolioPage {
             in_cache: false,
             // SAFETY: the folio is valid (type invariant); its first page
@@ -121,7 +122,7 @@ impl Folio {
     /// Hands the reference to the page table entry that now maps the
     /// folio: it is dropped when the entry is zapped.
     #[inline]
-    pub fn into_mapped(self) {
+    pub(super) fn into_mapped(self) {
         let _ = ManuallyDrop::new(self);
     }
 }
@@ -177,9 +178,10 @@ impl LockedFolio {
         false
     }
 
-    /// The page to map.
+    /// The page to map (by the page-table code, which takes the folio by
+    /// value).
     #[inline]
-    pub fn page(&self) -> FolioPage<'_> {
+    pub(super) fn page(&self) -> FolioPage<'_> {
         FolioPage {
             in_cache: true,
             page: self.page,
@@ -190,7 +192,7 @@ impl LockedFolio {
     /// Unlocks the folio and hands the reference to the page table entry
     /// that now maps it.
     #[inline]
-    pub fn unlock_mapped(self) {
+    pub(super) fn unlock_mapped(self) {
         let mut this = ManuallyDrop::new(self);
         // SAFETY: locked by us (type invariant), unlocked once.
         unsafe { bindings::folio_unlock(this.folio.ptr.as_ptr()) };
@@ -226,7 +228,7 @@ impl FolioPage<'_> {
     /// Whether the folio is in a page cache, rather than a new anonymous
     /// folio (known from where it came from).
     #[inline]
-    pub fn in_page_cache(&self) -> bool {
+    pub(super) fn in_page_cache(&self) -> bool {
         self.in_cache
     }
 

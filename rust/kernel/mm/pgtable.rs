@@ -12,7 +12,7 @@
 
 use super::{
     arch,
-    folio::FolioPage,
+    folio::{Folio, FolioPage, LockedFolio},
     pte::Pte,
     uffd::MfillFlags,
     virt::{self, VmaRef},
@@ -21,11 +21,7 @@ use crate::{
     bindings,
     error::{code::*, Error, Result},
 };
-use core::{
-    marker::PhantomData,
-    ops::{Deref, DerefMut},
-    ptr::NonNull,
-};
+use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
 
 /// One PTE whose page-table lock is held.
 ///
@@ -145,16 +141,44 @@ impl<'a> PteTableGuard<'a> {
         }))
     }
 
-    /// Maps `page` here, where the PTE is none or a marker (the second
-    /// half of C's `mfill_atomic_install_pte()`): dirty, writable if the
-    /// VMA is (but never a page-cache page in a private mapping: its first
-    /// write must copy it), uffd-wp if `flags` say so, with its reverse
-    /// map, LRU and RSS accounting.  `EEXIST` if the PTE maps something.
+    /// Maps the page of `folio`, a new anonymous folio, here (the second
+    /// half of C's `mfill_atomic_install_pte()`), where the PTE is none or
+    /// a marker: dirty, writable if the VMA is, uffd-wp if `flags` say so,
+    /// with a new exclusive anon rmap, the LRU and the RSS counter.  The
+    /// folio's reference goes to the mapping.  Then the PTE lock is
+    /// released, and on an error the folio is put after it, as C does.
     ///
-    /// The caller hands its folio reference to the mapping on success
-    /// ([`super::folio::Folio::into_mapped`]).
+    /// `EEXIST` if the PTE maps something; `EINVAL` in a shared VMA or one
+    /// without its anon_vma, where an anonymous page cannot go.
     #[inline]
-    pub fn install_page(&mut self, page: &FolioPage<'_>, flags: MfillFlags) -> Result {
+    pub fn install_new_anon_folio(mut self, folio: Folio, flags: MfillFlags) -> Result {
+        if self.vma.is_shared() || !self.vma.has_anon_vma() {
+            return Err(EINVAL);
+        }
+        self.install_page(&folio.page(), flags)?;
+        drop(self);
+        folio.into_mapped();
+        Ok(())
+    }
+
+    /// Maps the page of `folio`, a locked page-cache folio, here, where
+    /// the PTE is none or a marker: as [`Self::install_new_anon_folio`],
+    /// but with a file rmap, and never writable in a private mapping (the
+    /// first write must copy the page).  The folio's reference goes to the
+    /// mapping; the PTE lock is released, then the folio is unlocked (and
+    /// put on an error), as C does.  `EEXIST` if the PTE maps something.
+    #[inline]
+    pub fn install_cache_folio(mut self, folio: LockedFolio, flags: MfillFlags) -> Result {
+        self.install_page(&folio.page(), flags)?;
+        drop(self);
+        folio.unlock_mapped();
+        Ok(())
+    }
+
+    /// Maps `page` here if the PTE is none or a marker; the callers above
+    /// give it a folio whose reference they hand to the mapping.
+    #[inline]
+    fn install_page(&mut self, page: &FolioPage<'_>, flags: MfillFlags) -> Result {
         if !self.get().is_none_mostly() {
             return Err(EEXIST);
         }
@@ -170,9 +194,11 @@ impl<'a> PteTableGuard<'a> {
             pte_flags |= bindings::UFFD_RS_PTE_IN_CACHE;
         }
         // SAFETY: the PTE is mapped and locked (type invariant) and maps
-        // nothing, so the page gets exactly one new mapping here; the page
-        // is held by the borrow of its folio and the VMA is locked for
-        // `'a`.
+        // nothing, so the page gets one new mapping here, for the folio
+        // reference the caller hands over (an anonymous folio is new and
+        // its VMA private with an anon_vma, checked by the caller); the
+        // page is held by the borrow of its folio and the VMA is locked
+        // for `'a`.
         unsafe {
             bindings::uffd_rs_install_pte(
                 vma.as_ptr(),
@@ -213,13 +239,6 @@ impl<'a> Deref for PteTableGuard<'a> {
     #[inline]
     fn deref(&self) -> &PteSlot<'a> {
         &self.slot
-    }
-}
-
-impl<'a> DerefMut for PteTableGuard<'a> {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut PteSlot<'a> {
-        &mut self.slot
     }
 }
 
@@ -319,6 +338,12 @@ impl<'a> PmdRef<'a> {
     #[inline]
     pub(super) fn as_ptr(&self) -> *mut bindings::pmd_t {
         self.pmd.as_ptr()
+    }
+
+    /// Whether this entry was made for `vma`.
+    #[inline]
+    pub fn is_of(&self, vma: &VmaRef) -> bool {
+        core::ptr::eq(self.vma, vma)
     }
 
     /// The address this entry was made for.

@@ -48,7 +48,8 @@ impl ShmemVma {
     /// consumes; when the source cannot be read with the locks held, the
     /// call fails with `ENOENT` and leaves the page in `pending` to be
     /// filled that way.  `EINVAL` for a private mapping (its holes get
-    /// anonymous pages, not page-cache ones).
+    /// anonymous pages, not page-cache ones) and for a `pmd` of another
+    /// VMA.
     #[inline]
     pub fn mfill_atomic_pte(
         &self,
@@ -57,7 +58,7 @@ impl ShmemVma {
         flags: MfillFlags,
         pending: &mut Option<Folio>,
     ) -> Result {
-        if !self.is_shared() {
+        if !self.is_shared() || !pmd.is_of(self) {
             return Err(EINVAL);
         }
         let mut folio = pending

@@ -27,8 +27,10 @@ use core::{
 ///
 /// # Invariants
 ///
-/// Every `&UffdCtx` refers to a live `userfaultfd_ctx` (its file or a VMA
-/// registered with it holds a reference for the lifetime of the borrow).
+/// Every `&UffdCtx` refers to a live `userfaultfd_ctx` for the lifetime of
+/// the borrow: its file is held, or a VMA registered with it is locked (a
+/// context's release un-registers every VMA before the last reference
+/// goes).
 /// The context holds `mm_count` on its `mm`, so the `mm_struct` itself
 /// stays allocated (though not necessarily its address space).
 #[repr(transparent)]
@@ -42,8 +44,8 @@ impl UffdCtx {
     /// # Safety
     ///
     /// `ptr` must point at a live `userfaultfd_ctx` that stays live for
-    /// `'a` (the caller holds its file, or a lock that keeps a registered
-    /// VMA, which holds a reference on it).
+    /// `'a` (the caller holds its file, or a lock that keeps a VMA
+    /// registered with it).
     #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::userfaultfd_ctx) -> &'a Self {
         // SAFETY: `UffdCtx` is a transparent wrapper of `userfaultfd_ctx`,

@@ -388,8 +388,10 @@ impl VmaRef {
         // SAFETY: the VMA is stable by the type invariant; the field changes
         // only under the mmap write lock, with the VMA write-locked.
         let ctx = unsafe { (*self.as_ptr()).vm_userfaultfd_ctx.ctx };
-        // SAFETY: a registered VMA holds a reference on its context, and
-        // the VMA stays registered while `&self` lives (as above).
+        // SAFETY: the VMA stays registered while `&self` lives (as
+        // above), and a context outlives the VMAs registered with it: its
+        // release clears every one (mmap write lock, VMA write lock)
+        // before the last reference goes.
         NonNull::new(ctx).map(|ctx| unsafe { UffdCtx::from_raw(ctx.as_ptr()) })
     }
 
@@ -472,10 +474,11 @@ impl VmaRef {
     /// Allocates the page-table levels down to the PTE table of `addr`, a
     /// page of the VMA, and returns its PMD entry.  `ENOMEM`; `EEXIST` when
     /// a huge PMD maps the address; `EFAULT` for a corrupt PMD; `EINVAL`
-    /// outside the VMA.
+    /// outside the VMA or in a hugetlb VMA.
     #[inline]
     pub fn prepare_pte_table(&self, addr: usize) -> Result<PmdRef<'_>> {
-        if addr < self.start() || addr >= self.end() {
+        // Hugetlb entries live at other levels, under hugetlb's own locks.
+        if addr < self.start() || addr >= self.end() || self.is_hugetlb() {
             return Err(EINVAL);
         }
         let mut pmd = core::ptr::null_mut();

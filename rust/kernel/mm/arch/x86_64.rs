@@ -14,8 +14,8 @@ const SWP_PTE: InvertedSwpPte = match InvertedSwpPte::new(
     bindings::SWP_TYPE_BITS,
     bindings::SWP_OFFSET_FIRST_BIT,
     (1 << bindings::_PAGE_BIT_PRESENT) | (1 << bindings::_PAGE_BIT_PROTNONE),
-    // _PAGE_KNL_ERRATUM_MASK: bits pte_none() ignores.
-    (1 << bindings::_PAGE_BIT_DIRTY) | (1 << bindings::_PAGE_BIT_ACCESSED),
+    // The bits pte_none() ignores.
+    bindings::_PAGE_KNL_ERRATUM_MASK as u64,
 ) {
     Some(layout) => layout,
     None => panic!("the x86-64 swap PTE constants do not describe a usable layout"),
@@ -45,32 +45,18 @@ pub(in crate::mm) fn swp_entry_to_pte(entry: SwpEntry) -> Pte {
     Pte::from_val(SWP_PTE.swp_entry_to_pte(&SWP_LAYOUT, entry.val()))
 }
 
-/// C: `pte_uffd_wp()`: the software bit `_PAGE_UFFD_WP`.
-#[cfg(CONFIG_HAVE_ARCH_USERFAULTFD_WP)]
+/// C: `pte_uffd_wp()`: the software bit `_PAGE_UFFD_WP` (0, so never,
+/// without `CONFIG_HAVE_ARCH_USERFAULTFD_WP`).
 #[inline]
 pub(in crate::mm) fn pte_uffd_wp(pte: Pte) -> bool {
-    pte.val() & (1 << bindings::_PAGE_BIT_UFFD_WP) != 0
+    pte.val() & bindings::_PAGE_UFFD_WP as u64 != 0
 }
 
-/// C: `pte_uffd_wp()` without `CONFIG_HAVE_ARCH_USERFAULTFD_WP`.
-#[cfg(not(CONFIG_HAVE_ARCH_USERFAULTFD_WP))]
-#[inline]
-pub(in crate::mm) fn pte_uffd_wp(_pte: Pte) -> bool {
-    false
-}
-
-/// C: `pte_swp_uffd_wp()`: `_PAGE_SWP_UFFD_WP`, which is `_PAGE_USER`.
-#[cfg(CONFIG_HAVE_ARCH_USERFAULTFD_WP)]
+/// C: `pte_swp_uffd_wp()`: `_PAGE_SWP_UFFD_WP`, which is `_PAGE_USER`
+/// (0 without `CONFIG_HAVE_ARCH_USERFAULTFD_WP`).
 #[inline]
 pub(in crate::mm) fn pte_swp_uffd_wp(pte: Pte) -> bool {
-    pte.val() & (1 << bindings::_PAGE_BIT_USER) != 0
-}
-
-/// C: `pte_swp_uffd_wp()` without `CONFIG_HAVE_ARCH_USERFAULTFD_WP`.
-#[cfg(not(CONFIG_HAVE_ARCH_USERFAULTFD_WP))]
-#[inline]
-pub(in crate::mm) fn pte_swp_uffd_wp(_pte: Pte) -> bool {
-    false
+    pte.val() & bindings::_PAGE_SWP_UFFD_WP as u64 != 0
 }
 
 /// C: `huge_pte_none()`: x86-64 has none of its own, so `pte_none()`.
