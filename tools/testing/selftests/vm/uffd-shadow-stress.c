@@ -306,6 +306,35 @@ static void access_page(enum region r, int i, bool write, uint8_t tag)
 }
 
 /*
+ * Whether pages @i to @i + @n - 1 of @r lie in one VMA, from
+ * /proc/self/maps.  An mprotect() of part of a region splits its VMA, and
+ * 6.12 does not always merge the pieces back when the protection is
+ * restored (an anon piece that got its own anon_vma stays apart), so the
+ * model asks the kernel's own map rather than assume either.
+ */
+static bool one_vma(enum region r, int i, int n)
+{
+	unsigned long a = (unsigned long)addr_of(r, i), b = a + n * st.ps[r];
+	unsigned long start, end;
+	char line[512];
+	bool one = false;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f) {
+		mismatch("/proc/self/maps: %s", strerror(errno));
+		return false;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx", &start, &end) == 2 && start <= a && a < end) {
+			one = b <= end;
+			break;
+		}
+	}
+	fclose(f);
+	return one;
+}
+
+/*
  * Checks what an ioctl over @n pages of @r gave against the model: @done
  * pages filled, then @err.
  */
@@ -347,6 +376,11 @@ static void fill(enum region r, int i, int n, bool zeropage, bool wp, uint8_t ta
 		if (r != ANON ? m->cached : zeropage ? pte_blocks_poison(r, i + done) :
 		    pte_blocks_fill(r, i + done))
 			break;
+	}
+	/* A fill must lie in one VMA: ENOENT before any page otherwise */
+	if (!one_vma(r, i, n)) {
+		done = 0;
+		err = ENOENT;
 	}
 	for (int k = 0; src && k < n; k++)
 		fill_page(src + k * ps, tag, ps);
@@ -397,6 +431,10 @@ static void cont(enum region r, int i, int n, bool wp)
 			break;
 		}
 	}
+	if (!one_vma(r, i, n)) {
+		done = 0;
+		err = ENOENT;
+	}
 	rc = ioctl(st.uffd, UFFDIO_CONTINUE, &c);
 	check_result("CONTINUE", r, rc, c.mapped, n, done, err);
 	for (int k = 0; k < done; k++) {
@@ -411,13 +449,17 @@ static void poison(enum region r, int i, int n)
 	struct uffdio_poison c = {
 		.range = { .start = (unsigned long)addr_of(r, i), .len = n * st.ps[r] },
 	};
-	int rc, done;
+	int rc, done, err = EEXIST;
 
 	for (done = 0; done < n; done++)
 		if (pte_blocks_poison(r, i + done))
 			break;
+	if (!one_vma(r, i, n)) {
+		done = 0;
+		err = ENOENT;
+	}
 	rc = ioctl(st.uffd, UFFDIO_POISON, &c);
-	check_result("POISON", r, rc, c.updated, n, done, EEXIST);
+	check_result("POISON", r, rc, c.updated, n, done, err);
 	for (int k = 0; k < done; k++) {
 		st.page[r][i + k].poison = true;
 		st.page[r][i + k].wp = false;
