@@ -13,15 +13,11 @@
 use super::Mm;
 use crate::{
     bindings,
-    error::{code::*, to_result, Result},
-    types::Opaque,
-    uaccess::UserPtr,
+    error::{code::*, Result},
+    types::{FromBytes, Opaque},
+    uaccess::{UserPtr, UserSlice},
 };
-use core::{
-    marker::PhantomData,
-    mem::{size_of, MaybeUninit},
-    ops::Deref,
-};
+use core::{marker::PhantomData, mem::size_of};
 
 /// A userfaultfd context.
 ///
@@ -119,7 +115,13 @@ impl UffdCtx {
 pub fn put_user_s64(at: UserPtr, value: i64) -> Result {
     // SAFETY: `put_user()` checks that `at` is a user address and handles
     // a fault on it; it writes nothing else.
-    to_result(unsafe { bindings::uffd_rs_put_user_s64(value, at as *mut i64) })
+    let ret = unsafe { bindings::uffd_rs_put_user_s64(value, at as *mut i64) };
+    // `put_user()` gives 0 or `-EFAULT`, nothing else.
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(EFAULT)
+    }
 }
 
 /// The fill modes of `mfill_atomic()` (C: `enum mfill_atomic_mode`).
@@ -174,22 +176,25 @@ impl MfillFlags {
     }
 }
 
-/// The argument of a userfaultfd ioctl: a `struct uffdio_*` read from user
-/// space, its fields used by name (through `Deref`).
+/// The argument of a userfaultfd ioctl: the input fields of a
+/// `struct uffdio_*`, read from user space in one copy and used by name.
 ///
-/// Only the input fields are read, as C reads them (so a result field
-/// that cannot be read does not fail the call before the fill, and the
-/// copy is exactly C's): hence a copy of the input bytes, as
-/// `UserSliceReader::read::<T>()` copies a whole `T`.  The result field
-/// is written back at [`UffdioArg::result_ptr`].
-pub trait UffdioArg: Sized + Deref {
+/// Each type has the input fields of its bindgen struct, at the same
+/// offsets (checked at build time), and stops where the struct's result
+/// field starts: C reads only the input fields, so a result field that
+/// cannot be read does not fail the call before the fill.  The result
+/// field is written back at [`UffdioArg::result_ptr`].
+pub trait UffdioArg: FromBytes + Sized {
     /// The number of bytes of input fields (the whole struct when it has
     /// no result field).
-    const INPUT_LEN: usize;
+    const INPUT_LEN: usize = size_of::<Self>();
 
     /// Reads the input fields from user address `arg` (C:
     /// `copy_from_user()`); `EFAULT` if any byte is unreadable.
-    fn read(arg: UserPtr) -> Result<Self>;
+    #[inline]
+    fn read(arg: UserPtr) -> Result<Self> {
+        UserSlice::new(arg, Self::INPUT_LEN).reader().read::<Self>()
+    }
 
     /// The user address of the result field of the struct at `arg`;
     /// `EFAULT` where it would wrap around (`put_user()` would fail).
@@ -200,86 +205,76 @@ pub trait UffdioArg: Sized + Deref {
 }
 
 macro_rules! uffdio_arg {
-    ($(#[$doc:meta])* $name:ident, $c:ident, $input_len:expr) => {
+    (
+        $(#[$doc:meta])*
+        $name:ident of $c:ident { $($field:ident: $ty:ty),+ $(,)? } ends at $end:expr
+    ) => {
         $(#[$doc])*
-        #[repr(transparent)]
-        pub struct $name(bindings::$c);
-
-        impl Deref for $name {
-            type Target = bindings::$c;
-
-            #[inline]
-            fn deref(&self) -> &bindings::$c {
-                &self.0
-            }
+        #[repr(C)]
+        pub struct $name {
+            $(
+                #[doc = concat!("`", stringify!($field), "`.")]
+                pub $field: $ty,
+            )+
         }
 
-        impl UffdioArg for $name {
-            const INPUT_LEN: usize = $input_len;
+        // SAFETY: `$name` is `repr(C)` with only integer fields (a
+        // `uffdio_range` is two `__u64`) and, as checked below, no padding:
+        // any bytes are a valid value.
+        unsafe impl FromBytes for $name {}
 
-            #[inline]
-            fn read(arg: UserPtr) -> Result<Self> {
-                let mut out = MaybeUninit::<Self>::uninit();
-                let bytes = out.as_mut_ptr().cast::<u8>();
-                // SAFETY: `out` has `size_of::<Self>()` bytes; the ones
-                // after the input (the result field) are zeroed.
-                unsafe {
-                    bytes
-                        .add(Self::INPUT_LEN)
-                        .write_bytes(0, size_of::<Self>() - Self::INPUT_LEN)
-                };
-                // SAFETY: `bytes` has room for `INPUT_LEN` bytes.  As
-                // `UserSliceReader::read()` does for a length known at
-                // compile time (and C's `copy_from_user()`), the object
-                // size check is skipped: `_copy_from_user()`, which checks
-                // the user range and handles faults.
-                let left = unsafe {
-                    bindings::_copy_from_user(
-                        bytes.cast(),
-                        arg as *const core::ffi::c_void,
-                        Self::INPUT_LEN as _,
-                    )
-                };
-                if left != 0 {
-                    return Err(EFAULT);
-                }
-                // SAFETY: a C struct of integers whose every byte is now
-                // written: every bit pattern is valid.
-                Ok(unsafe { out.assume_init() })
-            }
-        }
+        // The fields are the bindgen struct's, at its offsets, up to `$end`.
+        const _: () = {
+            $(
+                assert!(
+                    core::mem::offset_of!($name, $field)
+                        == core::mem::offset_of!(bindings::$c, $field)
+                );
+            )+
+            assert!(size_of::<$name>() == $end);
+            assert!(size_of::<$name>() == 0 $(+ size_of::<$ty>())+);
+        };
+
+        impl UffdioArg for $name {}
     };
 }
 
 uffdio_arg!(
-    /// `struct uffdio_copy`: `dst`, `src`, `len`, `mode`; result `copy`.
-    UffdioCopy,
-    uffdio_copy,
-    core::mem::offset_of!(bindings::uffdio_copy, copy)
+    /// `struct uffdio_copy` up to its result field `copy`.
+    UffdioCopy of uffdio_copy {
+        dst: u64,
+        src: u64,
+        len: u64,
+        mode: u64,
+    } ends at core::mem::offset_of!(bindings::uffdio_copy, copy)
 );
 uffdio_arg!(
-    /// `struct uffdio_zeropage`: `range`, `mode`; result `zeropage`.
-    UffdioZeropage,
-    uffdio_zeropage,
-    core::mem::offset_of!(bindings::uffdio_zeropage, zeropage)
+    /// `struct uffdio_zeropage` up to its result field `zeropage`.
+    UffdioZeropage of uffdio_zeropage {
+        range: bindings::uffdio_range,
+        mode: u64,
+    } ends at core::mem::offset_of!(bindings::uffdio_zeropage, zeropage)
 );
 uffdio_arg!(
-    /// `struct uffdio_continue`: `range`, `mode`; result `mapped`.
-    UffdioContinue,
-    uffdio_continue,
-    core::mem::offset_of!(bindings::uffdio_continue, mapped)
+    /// `struct uffdio_continue` up to its result field `mapped`.
+    UffdioContinue of uffdio_continue {
+        range: bindings::uffdio_range,
+        mode: u64,
+    } ends at core::mem::offset_of!(bindings::uffdio_continue, mapped)
 );
 uffdio_arg!(
-    /// `struct uffdio_poison`: `range`, `mode`; result `updated`.
-    UffdioPoison,
-    uffdio_poison,
-    core::mem::offset_of!(bindings::uffdio_poison, updated)
+    /// `struct uffdio_poison` up to its result field `updated`.
+    UffdioPoison of uffdio_poison {
+        range: bindings::uffdio_range,
+        mode: u64,
+    } ends at core::mem::offset_of!(bindings::uffdio_poison, updated)
 );
 uffdio_arg!(
-    /// `struct uffdio_writeprotect`: `range`, `mode`; no result field.
-    UffdioWriteprotect,
-    uffdio_writeprotect,
-    core::mem::size_of::<bindings::uffdio_writeprotect>()
+    /// `struct uffdio_writeprotect`, which has no result field.
+    UffdioWriteprotect of uffdio_writeprotect {
+        range: bindings::uffdio_range,
+        mode: u64,
+    } ends at size_of::<bindings::uffdio_writeprotect>()
 );
 
 /// `map_changing_lock` of a userfaultfd context, held for reading.
