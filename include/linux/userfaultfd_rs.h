@@ -54,6 +54,28 @@ int userfaultfd_rs_pte_marker_fault_action(struct vm_area_struct *vma,
 #define PTE_MARKER_FAULT_EMPTY		4	/* a marker without bits: a bug */
 
 /*
+ * The hand-off of a page-cache fault to user space (shmem_get_folio_gfp(),
+ * hugetlb_no_page()): VM_UFFD_MINOR, VM_UFFD_MISSING or 0.  @vma may be
+ * NULL (not a fault).
+ */
+unsigned long userfaultfd_rs_fault_reason(struct vm_area_struct *vma,
+					  bool in_cache);
+
+/* hugetlb's uffd-wp decisions (mm/hugetlb.c); mm/userfaultfd_rs/hugetlb.rs */
+pte_t userfaultfd_rs_huge_pte_carry_uffd_wp(struct vm_area_struct *vma,
+					    pte_t old, pte_t new);
+pte_t userfaultfd_rs_hugetlb_move_pte(struct vm_area_struct *vma, pte_t pte);
+bool userfaultfd_rs_hugetlb_zap_leaves_marker(pte_t pte,
+					      zap_flags_t zap_flags);
+bool userfaultfd_rs_hugetlb_refuses_cow(pte_t pte, bool unshare);
+int userfaultfd_rs_hugetlb_wp_fault_action(struct vm_area_struct *vma,
+					   unsigned int fault_flags, pte_t pte);
+#define UFFD_RS_WP_FAULT_NONE		0	/* not a uffd-wp write fault */
+#define UFFD_RS_WP_FAULT_MESSAGE	1	/* handle_userfault(VM_UFFD_WP) */
+#define UFFD_RS_WP_FAULT_RESOLVE	2	/* WP_ASYNC: clear the bit */
+pte_t userfaultfd_rs_hugetlb_change_pte(pte_t pte, unsigned long cp_flags);
+
+/*
  * What the page table holds at an address of the current task, for the
  * debugfs probe (mm/userfaultfd_rs/debugfs.c): a negative errno, or one of
  * the kinds below in the low byte, with the marker bits in the next byte
@@ -95,6 +117,7 @@ void uffd_rs_set_pte(struct vm_area_struct *vma, unsigned long addr,
 #define UFFD_RS_PTE_WRITABLE	(1U << 0)	/* pte_mkwrite() */
 #define UFFD_RS_PTE_UFFD_WP	(1U << 1)	/* pte_mkuffd_wp() */
 #define UFFD_RS_PTE_IN_CACHE	(1U << 2)	/* a page-cache page: file rmap */
+#define UFFD_RS_PTE_NEW		(1U << 3)	/* filled by this fill */
 void uffd_rs_install_pte(struct vm_area_struct *vma, unsigned long addr,
 			 pte_t *ptep, struct page *page, unsigned int flags);
 void uffd_rs_warn_pte_not_none(void);
@@ -110,6 +133,38 @@ bool uffd_rs_cond_resched_fatal_signal_pending(void);
 u32 uffd_rs_hugetlb_lock(struct vm_area_struct *vma, unsigned long addr,
 			 pte_t **ptepp);
 void uffd_rs_hugetlb_unlock(struct vm_area_struct *vma, u32 hash);
+spinlock_t *uffd_rs_huge_pte_lock(struct vm_area_struct *vma, pte_t *ptep);
+void uffd_rs_set_huge_pte(struct vm_area_struct *vma, unsigned long addr,
+			  pte_t *ptep, pte_t pte);
+struct folio *uffd_rs_hugetlb_lock_cache_folio(struct vm_area_struct *vma,
+					       unsigned long addr);
+struct folio *uffd_rs_hugetlb_alloc_folio(struct vm_area_struct *vma,
+					  unsigned long addr);
+void uffd_rs_hugetlb_put_new_folio(struct vm_area_struct *vma,
+				   unsigned long addr, struct folio *folio);
+unsigned long uffd_rs_hugetlb_copy_from_user_nofault(struct folio *folio,
+						     unsigned long src);
+int uffd_rs_hugetlb_add_to_page_cache(struct vm_area_struct *vma,
+				      unsigned long addr, struct folio *folio);
+bool uffd_rs_hugetlb_pagecache_present(struct vm_area_struct *vma,
+				       unsigned long addr);
+void uffd_rs_folio_mark_uptodate(struct folio *folio);
+
+/* C that Rust calls: shmem's steps of a fill, in mm/shmem.c */
+int uffd_rs_shmem_acct_block(struct vm_area_struct *vma);
+void uffd_rs_shmem_unacct_block(struct vm_area_struct *vma);
+struct folio *uffd_rs_shmem_alloc_folio(struct vm_area_struct *vma,
+					unsigned long addr, bool zeroed);
+int uffd_rs_shmem_add_folio(struct vm_area_struct *vma, unsigned long addr,
+			    struct folio *folio);
+void uffd_rs_shmem_recalc_inode(struct vm_area_struct *vma);
+
+/* C that Rust calls: hugetlb's steps of a fill, in mm/hugetlb.c */
+struct folio *uffd_rs_hugetlb_alloc_temp_folio(struct vm_area_struct *vma,
+					       unsigned long addr);
+void uffd_rs_hugetlb_install_pte(struct vm_area_struct *vma,
+				 unsigned long addr, pte_t *ptep,
+				 struct folio *folio, unsigned int flags);
 #else
 static inline void userfaultfd_rs_init(void)
 {

@@ -12,7 +12,7 @@
 //! `include/linux/userfaultfd_rs.h` or where the C it replaces was
 //! declared.
 
-use crate::{fault, fill, marker, wp};
+use crate::{fault, fill, hugetlb, marker, wp};
 use kernel::bindings;
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 use kernel::mm::pgtable::PteRun;
@@ -61,6 +61,13 @@ c_prototypes!(
     copy_pte_marker,
     userfaultfd_rs_pte_marker_fault_action,
     userfaultfd_rs_fault_orig_pte_uffd_wp,
+    userfaultfd_rs_fault_reason,
+    userfaultfd_rs_huge_pte_carry_uffd_wp,
+    userfaultfd_rs_hugetlb_move_pte,
+    userfaultfd_rs_hugetlb_zap_leaves_marker,
+    userfaultfd_rs_hugetlb_refuses_cow,
+    userfaultfd_rs_hugetlb_wp_fault_action,
+    userfaultfd_rs_hugetlb_change_pte,
 );
 
 #[cfg(CONFIG_PTE_MARKER_UFFD_WP)]
@@ -355,6 +362,104 @@ pub unsafe extern "C" fn userfaultfd_rs_fault_orig_pte_uffd_wp(
     // SAFETY: the fault path holds a lock that keeps the VMA stable.
     let vma = unsafe { VmaRef::from_raw(vma) };
     fault::uffd_fault_orig_pte_uffd_wp(vma, fault_flags, Pte::from_raw(orig_pte))
+}
+
+/// C: the hand-off of a page-cache fault to user space in
+/// `shmem_get_folio_gfp()` and `hugetlb_no_page()`: `VM_UFFD_MINOR`,
+/// `VM_UFFD_MISSING`, or 0.
+///
+/// # Safety
+///
+/// `vma` is NULL (no fault: a read or write through the file), or the
+/// faulting VMA, whose mmap lock or VMA lock the caller holds.
+#[no_mangle]
+pub unsafe extern "C" fn userfaultfd_rs_fault_reason(
+    vma: *mut bindings::vm_area_struct,
+    in_cache: bool,
+) -> c_ulong {
+    // SAFETY: NULL, or a VMA the fault path keeps stable.
+    let vma = (!vma.is_null()).then(|| unsafe { VmaRef::from_raw(vma) });
+    fault::uffd_fault_reason(vma, in_cache) as c_ulong
+}
+
+// ---- hugetlb's decisions (mm/hugetlb.c) ----
+
+/// C: the uffd-wp bit that a new huge entry `new` takes from `old` (the
+/// no-page fault over a marker, the CoW copy, fork's copies): see
+/// `hugetlb::huge_pte_carry_uffd_wp`.
+///
+/// # Safety
+///
+/// `vma` is NULL (carry the bit whatever the registration), or a VMA
+/// whose mmap lock or VMA lock the caller holds.
+#[no_mangle]
+pub unsafe extern "C" fn userfaultfd_rs_huge_pte_carry_uffd_wp(
+    vma: *mut bindings::vm_area_struct,
+    old: bindings::pte_t,
+    new: bindings::pte_t,
+) -> bindings::pte_t {
+    // SAFETY: NULL, or a VMA the caller's lock keeps stable.
+    let vma = (!vma.is_null()).then(|| unsafe { VmaRef::from_raw(vma) });
+    hugetlb::huge_pte_carry_uffd_wp(vma, Pte::from_raw(old), Pte::from_raw(new)).into_raw()
+}
+
+/// C: the uffd-wp part of `move_huge_pte()`: the entry to set at the new
+/// address (none: clear it).
+///
+/// # Safety
+///
+/// `vma` must be the VMA being moved, under its mmap write lock.
+#[no_mangle]
+pub unsafe extern "C" fn userfaultfd_rs_hugetlb_move_pte(
+    vma: *mut bindings::vm_area_struct,
+    pte: bindings::pte_t,
+) -> bindings::pte_t {
+    // SAFETY: mremap holds the mmap write lock, which keeps the VMA stable.
+    let vma = unsafe { VmaRef::from_raw(vma) };
+    hugetlb::hugetlb_move_pte(vma, Pte::from_raw(pte)).into_raw()
+}
+
+/// C: the marker decision of `__unmap_hugepage_range()`: whether the
+/// zapped entry `pte` leaves a uffd-wp marker.
+#[no_mangle]
+pub extern "C" fn userfaultfd_rs_hugetlb_zap_leaves_marker(
+    pte: bindings::pte_t,
+    zap_flags: bindings::zap_flags_t,
+) -> bool {
+    hugetlb::hugetlb_zap_leaves_marker(Pte::from_raw(pte), zap_flags)
+}
+
+/// C: the uffd-wp refusal at the start of `hugetlb_wp()`.
+#[no_mangle]
+pub extern "C" fn userfaultfd_rs_hugetlb_refuses_cow(pte: bindings::pte_t, unshare: bool) -> bool {
+    hugetlb::hugetlb_refuses_cow(Pte::from_raw(pte), unshare)
+}
+
+/// C: the uffd-wp step of `hugetlb_fault()` on a present entry: a
+/// `UFFD_RS_WP_FAULT_*`.
+///
+/// # Safety
+///
+/// The caller (the fault path) holds the VMA's mmap lock or VMA lock.
+#[no_mangle]
+pub unsafe extern "C" fn userfaultfd_rs_hugetlb_wp_fault_action(
+    vma: *mut bindings::vm_area_struct,
+    fault_flags: c_uint,
+    pte: bindings::pte_t,
+) -> c_int {
+    // SAFETY: the fault path holds a lock that keeps the VMA stable.
+    let vma = unsafe { VmaRef::from_raw(vma) };
+    hugetlb::hugetlb_wp_fault_action(vma, fault_flags, Pte::from_raw(pte)) as c_int
+}
+
+/// C: the uffd-wp part of `hugetlb_change_protection()` for one entry
+/// that is not hwpoison: the entry to set.
+#[no_mangle]
+pub extern "C" fn userfaultfd_rs_hugetlb_change_pte(
+    pte: bindings::pte_t,
+    cp_flags: c_ulong,
+) -> bindings::pte_t {
+    hugetlb::hugetlb_change_pte(Pte::from_raw(pte), cp_flags as u64).into_raw()
 }
 
 /// C: `userfaultfd_rs_probe_pte()`: a `UFFD_RS_PROBE_*` kind with the

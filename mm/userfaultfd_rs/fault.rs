@@ -5,7 +5,7 @@
 
 use kernel::bindings;
 use kernel::mm::pte::{Pte, PteMarker};
-use kernel::mm::virt::VmaRef;
+use kernel::mm::virt::{flags, vm_flags_t, VmaRef};
 
 /// What the fault path does with a marker (C: `PTE_MARKER_FAULT_*`, the
 /// decisions of `handle_pte_marker()`).
@@ -68,4 +68,25 @@ pub(crate) fn uffd_fault_orig_pte_uffd_wp(vma: &VmaRef, fault_flags: u32, orig_p
 pub(crate) fn uffd_disable_fault_around(vma: &VmaRef) -> bool {
     let modes = vma.uffd_modes();
     modes.wp || modes.minor
+}
+
+/// C: the hand-off of a page-cache fault to user space in
+/// `shmem_get_folio_gfp()` and `hugetlb_no_page()`: the reason
+/// (`VM_UFFD_MINOR` or `VM_UFFD_MISSING`) to pass to `handle_userfault()`,
+/// or 0 to go on in the kernel.  A fault that found its page in the page
+/// cache (`in_cache`) is a minor fault, one that did not a missing fault;
+/// each goes to user space only where `vma` is registered for it.  No
+/// VMA (a read or write through the file, not a fault): 0.
+pub(crate) fn uffd_fault_reason(vma: Option<&VmaRef>, in_cache: bool) -> vm_flags_t {
+    let Some(vma) = vma else {
+        return 0;
+    };
+    let modes = vma.uffd_modes();
+    if in_cache && modes.minor {
+        flags::UFFD_MINOR
+    } else if !in_cache && modes.missing {
+        flags::UFFD_MISSING
+    } else {
+        0
+    }
 }

@@ -11,8 +11,9 @@
 //! The driver fills the range in passes.  A pass takes the locks once
 //! ([`FillLocks`]: the VMA lock and `map_changing_lock`, with the checks C
 //! makes under them), then [`run_pass`] fills page after page with a
-//! [`FillStep`]: [`pte::PteStep`] for anonymous and shmem memory,
-//! [`hugetlb::HugetlbStep`] for hugetlb.  A page whose source cannot be
+//! [`FillStep`]: [`pte::PteStep`] for anonymous and shmem memory (with
+//! [`shmem`]'s page-cache fill for shared shmem), [`hugetlb::HugetlbStep`]
+//! for hugetlb.  A page whose source cannot be
 //! read with the locks held (the copy would fault) ends the pass: it is
 //! copied with the locks dropped, and the next pass maps it.  How far the
 //! fill got is a [`FillProgress`], from which the result field, the wake
@@ -20,6 +21,7 @@
 
 mod hugetlb;
 mod pte;
+mod shmem;
 
 use crate::uapi::{
     FillOp, FillOutcome, FillProgress, UffdRange, UFFDIO_FILL_MODE_DONTWAKE, UFFDIO_FILL_MODE_WP,

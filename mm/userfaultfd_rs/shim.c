@@ -143,8 +143,9 @@ void uffd_rs_set_pte(struct vm_area_struct *vma, unsigned long addr,
  * whose PTE (@ptep) the caller has locked and found none or a marker, and
  * beyond the end of no file.  The first half (the lock and those checks)
  * is Rust's, which so fails EEXIST and EFAULT without building a PTE.
- * @flags: UFFD_RS_PTE_*.  A page-cache page gets a file rmap; an
- * anonymous one a new exclusive anon rmap and the LRU.
+ * @flags: UFFD_RS_PTE_*.  A page-cache page gets a file rmap (and the LRU
+ * if the fill just added it: UFFD_RS_PTE_NEW); an anonymous one a new
+ * exclusive anon rmap and the LRU.
  */
 void uffd_rs_install_pte(struct vm_area_struct *vma, unsigned long addr,
 			 pte_t *ptep, struct page *page, unsigned int flags)
@@ -157,7 +158,9 @@ void uffd_rs_install_pte(struct vm_area_struct *vma, unsigned long addr,
 	if (flags & UFFD_RS_PTE_UFFD_WP)
 		pte = pte_mkuffd_wp(pte);
 	if (flags & UFFD_RS_PTE_IN_CACHE) {
-		/* Already on the LRU: Rust maps only pages it looked up */
+		/* A page-cache folio the fill just added joins the LRU */
+		if (flags & UFFD_RS_PTE_NEW)
+			folio_add_lru(folio);
 		folio_add_file_rmap_pte(folio, page, vma);
 	} else {
 		folio_add_new_anon_rmap(folio, vma, addr, RMAP_EXCLUSIVE);
@@ -282,5 +285,101 @@ void uffd_rs_hugetlb_unlock(struct vm_area_struct *vma, u32 hash)
 {
 	hugetlb_vma_unlock_read(vma);
 	mutex_unlock(&hugetlb_fault_mutex_table[hash]);
+}
+
+/* huge_pte_lock() of @ptep, a huge PTE of @vma: the lock taken */
+spinlock_t *uffd_rs_huge_pte_lock(struct vm_area_struct *vma, pte_t *ptep)
+{
+	return huge_pte_lock(hstate_vma(vma), vma->vm_mm, ptep);
+}
+
+/*
+ * set_huge_pte_at() and update_mmu_cache() of a huge PTE (locked, mapping
+ * nothing before and after: a marker)
+ */
+void uffd_rs_set_huge_pte(struct vm_area_struct *vma, unsigned long addr,
+			  pte_t *ptep, pte_t pte)
+{
+	set_huge_pte_at(vma->vm_mm, addr, ptep, pte,
+			huge_page_size(hstate_vma(vma)));
+	update_mmu_cache(vma, addr, ptep);
+}
+
+/*
+ * The page-cache folio of @addr of hugetlb @vma, locked and referenced,
+ * or NULL without one (hugetlb_mfill_atomic_pte()'s CONTINUE lookup)
+ */
+struct folio *uffd_rs_hugetlb_lock_cache_folio(struct vm_area_struct *vma,
+					       unsigned long addr)
+{
+	struct folio *folio;
+
+	folio = filemap_lock_hugetlb_folio(hstate_vma(vma),
+					   vma->vm_file->f_mapping,
+					   hugetlb_linear_page_index(vma, addr));
+	if (IS_ERR(folio))
+		return NULL;
+	WARN_ON_ONCE(!folio_test_uptodate(folio));
+	return folio;
+}
+
+/*
+ * A new huge folio for @addr of @vma, from its reservation if it has one,
+ * or NULL (alloc_hugetlb_folio()).
+ */
+struct folio *uffd_rs_hugetlb_alloc_folio(struct vm_area_struct *vma,
+					  unsigned long addr)
+{
+	struct folio *folio = alloc_hugetlb_folio(vma, addr, false);
+
+	return IS_ERR(folio) ? NULL : folio;
+}
+
+/*
+ * Drops a new huge folio that was not mapped, giving its reservation back
+ * (restore_reserve_on_error(), then folio_put())
+ */
+void uffd_rs_hugetlb_put_new_folio(struct vm_area_struct *vma,
+				   unsigned long addr, struct folio *folio)
+{
+	restore_reserve_on_error(hstate_vma(vma), vma, addr, folio);
+	folio_put(folio);
+}
+
+/*
+ * Copies a huge folio from user memory at @src with page faults disabled
+ * (the caller holds mm locks): 0, or the bytes not copied.
+ */
+unsigned long uffd_rs_hugetlb_copy_from_user_nofault(struct folio *folio,
+						     unsigned long src)
+{
+	return copy_folio_from_user(folio, (const void __user *)src, false);
+}
+
+/*
+ * Adds a new huge folio to the page cache of shared @vma at @addr, under
+ * the fault mutex; locked on success (0).
+ */
+int uffd_rs_hugetlb_add_to_page_cache(struct vm_area_struct *vma,
+				      unsigned long addr, struct folio *folio)
+{
+	return hugetlb_add_to_page_cache(folio, vma->vm_file->f_mapping,
+					 hugetlb_linear_page_index(vma, addr));
+}
+
+/*
+ * Whether the page cache of shared hugetlb @vma holds the page of @addr
+ * (a COPY there is EEXIST)
+ */
+bool uffd_rs_hugetlb_pagecache_present(struct vm_area_struct *vma,
+				       unsigned long addr)
+{
+	return hugetlbfs_pagecache_present(hstate_vma(vma), vma, addr);
+}
+
+/* Marks a new folio, filled, up to date before it is mapped or cached */
+void uffd_rs_folio_mark_uptodate(struct folio *folio)
+{
+	__folio_mark_uptodate(folio);
 }
 #endif

@@ -14,7 +14,10 @@
 //!   `POISON`) and the fill driver, with its PTE and hugetlb steps;
 //! - [`wp`]: `UFFDIO_WRITEPROTECT` and the protection of a range;
 //! - [`marker`]: the PTE marker API and the marker life cycle (zap, fork);
-//! - [`fault`]: the fault path's decisions on markers and fault-around;
+//! - [`fault`]: the fault path's decisions on markers and fault-around,
+//!   and the hand-off of shmem and hugetlb faults to user space;
+//! - [`hugetlb`]: hugetlb's uffd-wp decisions (fault, zap, fork, mremap,
+//!   protection);
 //! - [`uapi`]: the ioctl argument checks, pure and host-tested;
 //! - `probe`: the debugfs PTE probe (with `CONFIG_USERFAULTFD_RUST_DEBUGFS`).
 //!
@@ -30,6 +33,7 @@ const __LOG_PREFIX: &[u8] = b"userfaultfd\0";
 pub mod exports;
 mod fault;
 mod fill;
+mod hugetlb;
 mod marker;
 #[cfg(CONFIG_USERFAULTFD_RUST_DEBUGFS)]
 mod probe;

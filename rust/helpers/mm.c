@@ -58,6 +58,11 @@ bool rust_helper_PageHWPoison(struct page *page)
 	return PageHWPoison(page);
 }
 
+bool rust_helper_folio_test_hwpoison(struct folio *folio)
+{
+	return folio_test_hwpoison(folio);
+}
+
 loff_t rust_helper_i_size_read(const struct inode *inode)
 {
 	return i_size_read(inode);

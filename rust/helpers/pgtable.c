@@ -56,3 +56,35 @@ pte_t rust_helper_huge_ptep_get(struct mm_struct *mm, unsigned long addr,
 	return huge_ptep_get(mm, addr, ptep);
 }
 #endif
+
+pte_t rust_helper_pte_swp_mkuffd_wp(pte_t pte)
+{
+	return pte_swp_mkuffd_wp(pte);
+}
+
+pte_t rust_helper_pte_swp_clear_uffd_wp(pte_t pte)
+{
+	return pte_swp_clear_uffd_wp(pte);
+}
+
+#ifdef CONFIG_HUGETLB_PAGE
+bool rust_helper_huge_pte_write(pte_t pte)
+{
+	return huge_pte_write(pte);
+}
+
+int rust_helper_huge_pte_uffd_wp(pte_t pte)
+{
+	return huge_pte_uffd_wp(pte);
+}
+
+pte_t rust_helper_huge_pte_mkuffd_wp(pte_t pte)
+{
+	return huge_pte_mkuffd_wp(pte);
+}
+
+pte_t rust_helper_huge_pte_clear_uffd_wp(pte_t pte)
+{
+	return huge_pte_clear_uffd_wp(pte);
+}
+#endif

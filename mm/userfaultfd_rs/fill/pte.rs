@@ -65,7 +65,7 @@ impl<'a> PteStep<'a> {
             }
             // Shared shmem: the page goes into the page cache.
             (MfillMode::Copy | MfillMode::Zeropage, Some(shmem)) => {
-                shmem.mfill_atomic_pte(pmd, src, self.flags, pending)
+                super::shmem::shmem_mfill_atomic_pte(shmem, pmd, src, self.flags, pending)
             }
             // Shared anonymous memory was refused by the pass's checks.
             (MfillMode::Copy | MfillMode::Zeropage, None) => Err(EINVAL),
@@ -110,7 +110,7 @@ impl FillStep for PteStep<'_> {
 /// file (C: the start of `mfill_atomic_install_pte()`,
 /// `mfill_atomic_pte_zeropage()` and `mfill_atomic_pte_poison()`).
 #[inline]
-fn lock_for_fill<'a>(vma: &'a VmaRef, pmd: PmdRef<'a>) -> Result<PteTableGuard<'a>> {
+pub(super) fn lock_for_fill<'a>(vma: &'a VmaRef, pmd: PmdRef<'a>) -> Result<PteTableGuard<'a>> {
     let table = PteTableGuard::lock_pmd(pmd)?.ok_or(EAGAIN)?;
     if vma.file_over_size(table.addr()) {
         return Err(EFAULT);

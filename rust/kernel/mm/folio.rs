@@ -58,6 +58,19 @@ impl Folio {
         Self { ptr }
     }
 
+    /// The raw folio pointer, for the C functions that take it.
+    #[inline]
+    pub(super) fn as_ptr(&self) -> *mut bindings::folio {
+        self.ptr.as_ptr()
+    }
+
+    /// C: `folio_test_hwpoison()`: the folio has a memory error.
+    #[inline]
+    pub fn test_hwpoison(&self) -> bool {
+        // SAFETY: we hold a reference on the folio (type invariant).
+        unsafe { bindings::folio_test_hwpoison(self.ptr.as_ptr()) }
+    }
+
     /// Gives the reference to C (the inverse of [`Folio::from_raw`]).
     #[inline]
     pub fn into_raw(self) -> NonNull<bindings::folio> {
@@ -176,6 +189,12 @@ impl LockedFolio {
         return unsafe { bindings::PageHWPoison(self.page.as_ptr()) };
         #[cfg(not(CONFIG_MEMORY_FAILURE))]
         false
+    }
+
+    /// The folio.
+    #[inline]
+    pub fn folio(&self) -> &Folio {
+        &self.folio
     }
 
     /// The page to map (by the page-table code, which takes the folio by

@@ -10,12 +10,18 @@
 //! between processes (shared PMDs) in place.  [`HugetlbFillLock`] holds
 //! both, and the huge PTE they protect.
 
-use super::{arch, folio::Folio, pte::Pte, uffd::MfillFlags, virt::VmaRef};
+use super::{
+    arch,
+    folio::{Folio, LockedFolio},
+    pte::Pte,
+    uffd::MfillFlags,
+    virt::{self, VmaRef},
+};
 use crate::{
     bindings,
     error::{code::*, to_result, Result},
 };
-use core::{ops::Deref, ptr::NonNull};
+use core::{mem::ManuallyDrop, ops::Deref, ptr::NonNull};
 
 /// A hugetlb VMA: a [`VmaRef`] known to be hugetlb.  Made by
 /// [`VmaRef::as_hugetlb`].
@@ -57,6 +63,16 @@ impl HugetlbVma {
     #[inline]
     pub fn page_size(&self) -> usize {
         self.kernel_pagesize()
+    }
+
+    /// The page-cache index, in huge pages, of the huge page at `addr`
+    /// (C: `hugetlb_linear_page_index()`).
+    #[inline]
+    pub fn huge_page_index(&self, addr: usize) -> u64 {
+        let shift = self.page_size().trailing_zeros();
+        let order = shift - bindings::PAGE_SHIFT;
+        ((addr.wrapping_sub(self.start()) >> shift) as u64)
+            .wrapping_add((self.pgoff() >> order) as u64)
     }
 }
 
@@ -119,42 +135,100 @@ impl<'a> HugetlbFillLock<'a> {
         unsafe { arch::huge_ptep_get(self.vma.mm().as_ptr(), self.addr, self.ptep.as_ptr()) }
     }
 
-    /// hugetlb's fill of this page as `flags` say (C:
-    /// `hugetlb_mfill_atomic_pte()`, which takes the entry's own lock):
-    /// COPY from `src`, CONTINUE of the page-cache page, or POISON.  For
-    /// COPY, `pending` is a huge page already filled outside the locks,
-    /// which the call consumes; when the source cannot be read with the
-    /// locks held, it fails with `ENOENT` and leaves the page in `pending`
-    /// to be filled that way.  Other errors as hugetlb gives them.
+    /// The locked huge page's address.
     #[inline]
-    pub fn mfill_atomic_pte(
-        &self,
-        src: usize,
-        flags: MfillFlags,
-        pending: &mut Option<Folio>,
-    ) -> Result {
-        let mut folio = pending
-            .take()
-            .map_or(core::ptr::null_mut(), |folio| folio.into_raw().as_ptr());
-        // SAFETY: both hugetlb locks are held and `ptep` is the entry of
-        // `addr` (type invariant); `folio` is NULL or a reference we give
-        // to the call, which consumes it or, with `-ENOENT`, gives one back
-        // through the same pointer.
-        let ret = unsafe {
-            bindings::hugetlb_mfill_atomic_pte(
-                self.ptep.as_ptr(),
-                self.vma.as_ptr(),
-                self.addr as _,
-                src as _,
-                flags.bits(),
-                &mut folio,
-            )
+    pub fn addr(&self) -> usize {
+        self.addr
+    }
+
+    /// The VMA.
+    #[inline]
+    pub fn vma(&self) -> &'a HugetlbVma {
+        self.vma
+    }
+
+    /// Takes the huge PTE's own lock (C: `huge_pte_lock()`).
+    #[inline]
+    pub fn lock_pte(&self) -> HugePteGuard<'_> {
+        // SAFETY: `ptep` is a huge PTE of the VMA kept in place by the
+        // locks we hold (type invariant); taking its spinlock is what C
+        // does next under them.
+        let ptl = unsafe { bindings::uffd_rs_huge_pte_lock(self.vma.as_ptr(), self.ptep.as_ptr()) };
+        // INVARIANT: the lock of `ptep`, just taken.
+        HugePteGuard { lock: self, ptl }
+    }
+
+    /// Whether the VMA's page cache holds the page (C:
+    /// `hugetlbfs_pagecache_present()`).
+    #[inline]
+    pub fn pagecache_present(&self) -> bool {
+        // SAFETY: a locked hugetlb VMA (so with a file) and an address of
+        // it; the fault mutex serializes with additions to the cache.
+        unsafe { bindings::uffd_rs_hugetlb_pagecache_present(self.vma.as_ptr(), self.addr as _) }
+    }
+
+    /// The page-cache folio of the page, locked and referenced (C:
+    /// `filemap_lock_hugetlb_folio()`); `EFAULT` without one.
+    #[inline]
+    pub fn lock_cache_folio(&self) -> Result<LockedFolio> {
+        // SAFETY: as for `pagecache_present`; the lookup returns a locked,
+        // referenced folio or NULL.
+        let folio = unsafe {
+            bindings::uffd_rs_hugetlb_lock_cache_folio(self.vma.as_ptr(), self.addr as _)
         };
-        if let Some(folio) = NonNull::new(folio) {
-            // SAFETY: a reference the call gave back to us.
-            *pending = Some(unsafe { Folio::from_raw(folio) });
-        }
-        to_result(ret)
+        let folio = NonNull::new(folio).ok_or(EFAULT)?;
+        // SAFETY: `folio` is a valid folio; its first page is its `page`.
+        let page =
+            unsafe { NonNull::new_unchecked(&raw mut (*folio.as_ptr()).__bindgen_anon_1.page) };
+        // SAFETY: locked and referenced by the lookup, for us; `page` is
+        // its first page, the one a huge PTE maps.
+        Ok(unsafe { LockedFolio::from_raw(folio, page) })
+    }
+
+    /// A new huge folio for the page, from the VMA's reservation if it
+    /// has one (C: `alloc_hugetlb_folio()`); `ENOMEM` when the pool has
+    /// none left for us.
+    #[inline]
+    pub fn alloc_folio(&self) -> Result<HugetlbNewFolio<'a>> {
+        // SAFETY: a locked hugetlb VMA and an address of it, under the
+        // fault mutex as the allocation of a page for it requires.
+        let folio =
+            unsafe { bindings::uffd_rs_hugetlb_alloc_folio(self.vma.as_ptr(), self.addr as _) };
+        let folio = NonNull::new(folio).ok_or(ENOMEM)?;
+        // INVARIANT: a new folio allocated for `addr` of the VMA.
+        Ok(HugetlbNewFolio {
+            // SAFETY: a new folio comes with one reference, ours.
+            folio: ManuallyDrop::new(unsafe { Folio::from_raw(folio) }),
+            vma: self.vma,
+            addr: self.addr,
+        })
+    }
+
+    /// A huge folio to copy the source into once the locks are dropped,
+    /// consuming no reservation (C: `alloc_hugetlb_folio_vma()`);
+    /// `ENOMEM` without one.
+    #[inline]
+    pub fn alloc_temp_folio(&self) -> Result<Folio> {
+        // SAFETY: a locked hugetlb VMA and an address of it.
+        let folio = unsafe {
+            bindings::uffd_rs_hugetlb_alloc_temp_folio(self.vma.as_ptr(), self.addr as _)
+        };
+        // SAFETY: a new folio comes with one reference, ours.
+        NonNull::new(folio)
+            .map(|folio| unsafe { Folio::from_raw(folio) })
+            .ok_or(ENOMEM)
+    }
+
+    /// Whether the page lies at or beyond the end of the VMA's file, in
+    /// whole huge pages (the size check of C's `hugetlb_mfill_atomic_pte()`
+    /// before a page is added to the page cache).
+    #[inline]
+    pub fn beyond_eof(&self) -> bool {
+        let shift = self.vma.page_size().trailing_zeros();
+        let index = self.vma.huge_page_index(self.addr);
+        self.vma
+            .file_size()
+            .is_some_and(|size| index >= (size as u64) >> shift)
     }
 }
 
@@ -163,5 +237,254 @@ impl Drop for HugetlbFillLock<'_> {
     fn drop(&mut self) {
         // SAFETY: both locks are held (type invariant), released once.
         unsafe { bindings::uffd_rs_hugetlb_unlock(self.vma.as_ptr(), self.hash) };
+    }
+}
+
+/// A new huge folio, allocated for one page of a fill and not mapped or
+/// in a page cache yet.  It may hold one of the VMA's reservations:
+/// dropping it gives that back and the folio with it (C:
+/// `restore_reserve_on_error()`, then `folio_put()`).
+///
+/// # Invariants
+///
+/// `folio` is a new hugetlb folio allocated by `alloc_hugetlb_folio()` for
+/// `addr` of `vma`, whose only reference is ours.
+pub struct HugetlbNewFolio<'a> {
+    folio: ManuallyDrop<Folio>,
+    vma: &'a HugetlbVma,
+    addr: usize,
+}
+
+impl<'a> HugetlbNewFolio<'a> {
+    /// Copies the huge page from user address `src` with page faults
+    /// disabled (the caller holds mm locks); `false` if any byte could not
+    /// be copied (C: `copy_folio_from_user(..., false)`).
+    #[inline]
+    pub fn copy_from_user_nofault(&mut self, src: usize) -> bool {
+        // SAFETY: the folio is ours alone (type invariant); a bad user
+        // address only makes the copy come up short.
+        unsafe {
+            bindings::uffd_rs_hugetlb_copy_from_user_nofault(self.folio.as_ptr(), src as _) == 0
+        }
+    }
+
+    /// Copies `src`, a huge folio filled outside the locks, into this one
+    /// (C: `copy_user_large_folio()`); its errors (`EHWPOISON` for a
+    /// source page with a memory error).
+    #[inline]
+    pub fn copy_from(&mut self, src: &Folio) -> Result {
+        // SAFETY: two folios of one huge page each, the destination ours
+        // alone; `addr` is the page's address in the locked VMA.
+        to_result(unsafe {
+            bindings::copy_user_large_folio(
+                self.folio.as_ptr(),
+                src.as_ptr(),
+                self.addr as _,
+                self.vma.as_ptr(),
+            )
+        })
+    }
+
+    /// Marks the folio up to date: its contents are written, and the
+    /// barrier in it orders them before the PTE that maps it (C:
+    /// `__folio_mark_uptodate()`).
+    #[inline]
+    pub fn mark_uptodate(&mut self) {
+        // SAFETY: the folio is ours alone and not visible to anyone yet.
+        unsafe { bindings::uffd_rs_folio_mark_uptodate(self.folio.as_ptr()) };
+    }
+
+    /// C: `folio_test_hwpoison()`.
+    #[inline]
+    pub fn test_hwpoison(&self) -> bool {
+        self.folio.test_hwpoison()
+    }
+
+    /// Adds the folio to the page cache of the (shared) VMA at its page
+    /// (C: `hugetlb_add_to_page_cache()`): it is locked, and the page
+    /// cache holds its reservation from now on.  Errors as C gives them
+    /// (`EEXIST` if a page got there first), the folio dropped then.
+    #[inline]
+    pub fn add_to_page_cache(self) -> Result<LockedFolio> {
+        // SAFETY: the folio is new and ours (type invariant); the caller
+        // holds the fault mutex of the page (it holds `self`, made under a
+        // `HugetlbFillLock`), which serializes with truncation.
+        to_result(unsafe {
+            bindings::uffd_rs_hugetlb_add_to_page_cache(
+                self.vma.as_ptr(),
+                self.addr as _,
+                self.folio.as_ptr(),
+            )
+        })?;
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used again; its reference moves on.
+        let folio = unsafe { ManuallyDrop::take(&mut this.folio) }.into_raw();
+        // SAFETY: `folio` is a valid folio; its first page is its `page`.
+        let page =
+            unsafe { NonNull::new_unchecked(&raw mut (*folio.as_ptr()).__bindgen_anon_1.page) };
+        // SAFETY: locked by the insertion, with our reference; `page` is
+        // its first page.
+        Ok(unsafe { LockedFolio::from_raw(folio, page) })
+    }
+}
+
+impl Drop for HugetlbNewFolio<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the folio was never mapped or cached, and its reference
+        // is ours (type invariant): given back once, here, with the
+        // reservation it may hold.
+        unsafe {
+            bindings::uffd_rs_hugetlb_put_new_folio(
+                self.vma.as_ptr(),
+                self.addr as _,
+                self.folio.as_ptr(),
+            )
+        };
+    }
+}
+
+/// The folio a hugetlb fill maps: a new private one, or one of the page
+/// cache (found by CONTINUE, or added by a shared COPY), locked.
+pub enum HugetlbFillFolio<'a> {
+    /// A new folio of a private mapping: an anonymous page.
+    New(HugetlbNewFolio<'a>),
+    /// A page-cache folio, locked; `new` if this fill added it.
+    Cache {
+        /// The folio.
+        folio: LockedFolio,
+        /// Whether the fill just added it to the page cache.
+        new: bool,
+    },
+}
+
+impl HugetlbFillFolio<'_> {
+    /// C: `folio_test_hwpoison()`.
+    #[inline]
+    pub fn test_hwpoison(&self) -> bool {
+        match self {
+            Self::New(folio) => folio.test_hwpoison(),
+            Self::Cache { folio, .. } => folio.folio().test_hwpoison(),
+        }
+    }
+}
+
+/// A huge PTE under its own lock, inside a [`HugetlbFillLock`].
+///
+/// # Invariants
+///
+/// `ptl` is the lock of `lock`'s huge PTE, held until the guard is
+/// dropped.
+pub struct HugePteGuard<'a> {
+    lock: &'a HugetlbFillLock<'a>,
+    ptl: *mut bindings::spinlock_t,
+}
+
+impl HugePteGuard<'_> {
+    /// The entry (C: `huge_ptep_get()`).
+    #[inline]
+    pub fn get(&self) -> Pte {
+        self.lock.get()
+    }
+
+    /// Sets the entry to `pte`, a marker, where it is none: nothing was
+    /// mapped, so no TLB flush is needed (C: `set_huge_pte_at()`, then
+    /// `update_mmu_cache()`).  `EEXIST` if the entry is not none (a marker
+    /// counts), or if `pte` is not a marker.
+    #[inline]
+    pub fn set_marker_over_none(&mut self, pte: Pte) -> Result {
+        if !self.get().is_huge_none() || !pte.is_marker() {
+            return Err(EEXIST);
+        }
+        let lock = self.lock;
+        // SAFETY: the entry of `addr`, locked (type invariant) and none,
+        // in its VMA kept by the fill lock; a marker maps nothing.
+        unsafe {
+            bindings::uffd_rs_set_huge_pte(
+                lock.vma.as_ptr(),
+                lock.addr as _,
+                lock.ptep.as_ptr(),
+                pte.into_raw(),
+            )
+        };
+        Ok(())
+    }
+
+    /// Maps `folio` here, where the entry is none or a marker (the end of
+    /// C's `hugetlb_mfill_atomic_pte()`): dirty and young, uffd-wp if
+    /// `flags` say so, writable where the VMA is, unless write-protected
+    /// or a page-cache page of a private mapping (its first write must
+    /// copy it), with the rmap and RSS of its kind.  The reference goes to
+    /// the mapping; a page-cache folio is unlocked, then the entry's lock
+    /// is released, as C does.  On an error the folio is dropped after the
+    /// lock is released.
+    ///
+    /// `EIO` for a folio with a memory error; `EEXIST` if the entry maps
+    /// something.
+    #[inline]
+    pub fn install(self, folio: HugetlbFillFolio<'_>, flags: MfillFlags) -> Result {
+        let refused = if folio.test_hwpoison() {
+            Some(EIO)
+        } else if !self.get().is_huge_none_mostly() {
+            Some(EEXIST)
+        } else {
+            None
+        };
+        if let Some(err) = refused {
+            // The entry's lock first: giving a reservation back may sleep.
+            drop(self);
+            drop(folio);
+            return Err(err);
+        }
+        let vma = self.lock.vma;
+        let (ptr, in_cache, new) = match &folio {
+            HugetlbFillFolio::New(folio) => (folio.folio.as_ptr(), false, true),
+            HugetlbFillFolio::Cache { folio, new } => (folio.folio().as_ptr(), true, *new),
+        };
+        let mut pte_flags = 0;
+        if vma.flags() & virt::flags::WRITE != 0 && !flags.wp() && (vma.is_shared() || new) {
+            pte_flags |= bindings::UFFD_RS_PTE_WRITABLE;
+        }
+        if flags.wp() {
+            pte_flags |= bindings::UFFD_RS_PTE_UFFD_WP;
+        }
+        if in_cache {
+            pte_flags |= bindings::UFFD_RS_PTE_IN_CACHE;
+        }
+        if new {
+            pte_flags |= bindings::UFFD_RS_PTE_NEW;
+        }
+        // SAFETY: the entry is locked (type invariant) and maps nothing;
+        // the folio's reference goes to the new mapping (below we forget
+        // it); a new folio is private with the VMA's anon_vma (a private
+        // fill prepared it), a cached one locked.
+        unsafe {
+            bindings::uffd_rs_hugetlb_install_pte(
+                vma.as_ptr(),
+                self.lock.addr as _,
+                self.lock.ptep.as_ptr(),
+                ptr,
+                pte_flags,
+            )
+        };
+        // The page table owns the reference now: a page-cache folio is
+        // unlocked before the entry's lock is released, after which a zap
+        // may free it.
+        match folio {
+            HugetlbFillFolio::New(folio) => {
+                let _ = ManuallyDrop::new(folio);
+            }
+            HugetlbFillFolio::Cache { folio, .. } => folio.unlock_mapped(),
+        }
+        drop(self);
+        Ok(())
+    }
+}
+
+impl Drop for HugePteGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: held (type invariant), released once.
+        unsafe { bindings::spin_unlock(self.ptl) };
     }
 }

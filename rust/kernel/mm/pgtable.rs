@@ -14,6 +14,7 @@ use super::{
     arch,
     folio::{Folio, FolioPage, LockedFolio},
     pte::Pte,
+    shmem::ShmemNewFolio,
     uffd::MfillFlags,
     virt::{self, VmaRef},
 };
@@ -155,7 +156,7 @@ impl<'a> PteTableGuard<'a> {
         if self.vma.is_shared() || !self.vma.has_anon_vma() {
             return Err(EINVAL);
         }
-        self.install_page(&folio.page(), flags)?;
+        self.install_page(&folio.page(), flags, false)?;
         drop(self);
         folio.into_mapped();
         Ok(())
@@ -169,16 +170,34 @@ impl<'a> PteTableGuard<'a> {
     /// put on an error), as C does.  `EEXIST` if the PTE maps something.
     #[inline]
     pub fn install_cache_folio(mut self, folio: LockedFolio, flags: MfillFlags) -> Result {
-        self.install_page(&folio.page(), flags)?;
+        self.install_page(&folio.page(), flags, false)?;
         drop(self);
         folio.unlock_mapped();
+        Ok(())
+    }
+
+    /// Maps the page of `folio`, a shmem folio this fill just added to the
+    /// page cache, here (the end of C's `shmem_mfill_atomic_pte()`): as
+    /// [`Self::install_cache_folio`], and the folio joins the LRU.  Then
+    /// the PTE lock is released, the inode counts the page, and the folio
+    /// is unlocked.  On an error (`EEXIST` if the PTE maps something) the
+    /// folio leaves the page cache again once the lock is released.
+    #[inline]
+    pub fn install_new_shmem_folio(
+        mut self,
+        folio: ShmemNewFolio<'_>,
+        flags: MfillFlags,
+    ) -> Result {
+        self.install_page(&folio.page(), flags, true)?;
+        drop(self);
+        folio.mapped();
         Ok(())
     }
 
     /// Maps `page` here if the PTE is none or a marker; the callers above
     /// give it a folio whose reference they hand to the mapping.
     #[inline]
-    fn install_page(&mut self, page: &FolioPage<'_>, flags: MfillFlags) -> Result {
+    fn install_page(&mut self, page: &FolioPage<'_>, flags: MfillFlags, new: bool) -> Result {
         if !self.get().is_none_mostly() {
             return Err(EEXIST);
         }
@@ -192,6 +211,9 @@ impl<'a> PteTableGuard<'a> {
         }
         if page.in_page_cache() {
             pte_flags |= bindings::UFFD_RS_PTE_IN_CACHE;
+        }
+        if new {
+            pte_flags |= bindings::UFFD_RS_PTE_NEW;
         }
         // SAFETY: the PTE is mapped and locked (type invariant) and maps
         // nothing, so the page gets one new mapping here, for the folio
@@ -332,18 +354,6 @@ impl<'a> PmdRef<'a> {
     pub unsafe fn from_raw(pmd: NonNull<bindings::pmd_t>, addr: usize, vma: &'a VmaRef) -> Self {
         // INVARIANT: the caller's promise.
         Self { pmd, addr, vma }
-    }
-
-    /// The raw PMD entry pointer, for the C fill functions that take one.
-    #[inline]
-    pub(super) fn as_ptr(&self) -> *mut bindings::pmd_t {
-        self.pmd.as_ptr()
-    }
-
-    /// Whether this entry was made for `vma`.
-    #[inline]
-    pub fn is_of(&self, vma: &VmaRef) -> bool {
-        core::ptr::eq(self.vma, vma)
     }
 
     /// The address this entry was made for.

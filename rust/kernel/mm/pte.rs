@@ -410,4 +410,54 @@ impl Pte {
     pub fn is_huge_none_mostly(self) -> bool {
         self.is_huge_none() || self.is_marker()
     }
+
+    /// C: `huge_pte_write()`: a present huge PTE that allows writes.
+    #[cfg(CONFIG_HUGETLB_PAGE)]
+    #[inline]
+    pub fn huge_write(self) -> bool {
+        // SAFETY: a pure function of the value.
+        unsafe { bindings::huge_pte_write(self.0) }
+    }
+
+    /// C: `huge_pte_uffd_wp()`: a present huge PTE write-protected by
+    /// userfaultfd.
+    #[cfg(CONFIG_HUGETLB_PAGE)]
+    #[inline]
+    pub fn huge_uffd_wp(self) -> bool {
+        // SAFETY: a pure function of the value.
+        unsafe { bindings::huge_pte_uffd_wp(self.0) != 0 }
+    }
+
+    /// C: `huge_pte_mkuffd_wp()`: this present huge PTE with the uffd-wp
+    /// bit set (and, as C does, without write permission).
+    #[cfg(CONFIG_HUGETLB_PAGE)]
+    #[inline]
+    pub fn huge_mkuffd_wp(self) -> Self {
+        // SAFETY: a pure function of the value.
+        Self(unsafe { bindings::huge_pte_mkuffd_wp(self.0) })
+    }
+
+    /// C: `huge_pte_clear_uffd_wp()`: this present huge PTE without the
+    /// uffd-wp bit.
+    #[cfg(CONFIG_HUGETLB_PAGE)]
+    #[inline]
+    pub fn huge_clear_uffd_wp(self) -> Self {
+        // SAFETY: a pure function of the value.
+        Self(unsafe { bindings::huge_pte_clear_uffd_wp(self.0) })
+    }
+
+    /// C: `pte_swp_mkuffd_wp()`: this swap PTE with the uffd-wp swap bit.
+    #[inline]
+    pub fn swp_mkuffd_wp(self) -> Self {
+        // SAFETY: a pure function of the value.
+        Self(unsafe { bindings::pte_swp_mkuffd_wp(self.0) })
+    }
+
+    /// C: `pte_swp_clear_uffd_wp()`: this swap PTE without the uffd-wp
+    /// swap bit.
+    #[inline]
+    pub fn swp_clear_uffd_wp(self) -> Self {
+        // SAFETY: a pure function of the value.
+        Self(unsafe { bindings::pte_swp_clear_uffd_wp(self.0) })
+    }
 }

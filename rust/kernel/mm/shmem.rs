@@ -8,16 +8,14 @@
 //! a fill never asks C again page by page.
 
 use super::{
-    folio::{Folio, LockedFolio},
-    pgtable::PmdRef,
-    uffd::MfillFlags,
+    folio::{Folio, FolioPage, LockedFolio},
     virt::ShmemVma,
 };
 use crate::{
     bindings,
     error::{code::*, to_result, Result},
 };
-use core::ptr::NonNull;
+use core::{mem::ManuallyDrop, ptr::NonNull};
 
 impl ShmemVma {
     /// The page-cache folio behind `addr`, locked and referenced, never
@@ -41,47 +39,135 @@ impl ShmemVma {
         }
     }
 
-    /// shmem's COPY or ZEROPAGE (as `flags` say) of the page at
-    /// `pmd.addr()` of this shared VMA (C: `shmem_mfill_atomic_pte()`): the
-    /// page goes into the page cache and is mapped.  For COPY, `pending` is
-    /// a page already filled from `src` outside the locks, which the call
-    /// consumes; when the source cannot be read with the locks held, the
-    /// call fails with `ENOENT` and leaves the page in `pending` to be
-    /// filled that way.  `EINVAL` for a private mapping (its holes get
-    /// anonymous pages, not page-cache ones) and for a `pmd` of another
-    /// VMA.
+    /// Accounts one block of the file's size limit for a page being
+    /// filled (C: `shmem_inode_acct_blocks(inode, 1)`); `ENOMEM` when the
+    /// file system is full.
     #[inline]
-    pub fn mfill_atomic_pte(
-        &self,
-        pmd: PmdRef<'_>,
-        src: usize,
-        flags: MfillFlags,
-        pending: &mut Option<Folio>,
-    ) -> Result {
-        if !self.is_shared() || !pmd.is_of(self) {
+    pub fn acct_block(&self) -> Result<ShmemBlockAcct<'_>> {
+        // SAFETY: a stable shmem VMA (type invariant), which has a file.
+        to_result(unsafe { bindings::uffd_rs_shmem_acct_block(self.as_ptr()) })?;
+        // INVARIANT: one block, just accounted.
+        Ok(ShmemBlockAcct { vma: self })
+    }
+
+    /// A new folio of one page for `addr`, with the file's memory policy
+    /// and allocation flags, zeroed for `addr` if `zeroed` (C:
+    /// `shmem_alloc_folio()`, then `clear_user_highpage()` for ZEROPAGE).
+    /// `ENOMEM` when memory is short.
+    #[inline]
+    pub fn alloc_folio(&self, addr: usize, zeroed: bool) -> Result<Folio> {
+        // SAFETY: a stable shmem VMA and an address of it.
+        let folio =
+            unsafe { bindings::uffd_rs_shmem_alloc_folio(self.as_ptr(), addr as _, zeroed) };
+        // SAFETY: a new folio comes with one reference, ours.
+        NonNull::new(folio)
+            .map(|folio| unsafe { Folio::from_raw(folio) })
+            .ok_or(ENOMEM)
+    }
+
+    /// Adds `folio`, new and filled, to the page cache at `addr`, locked
+    /// and charged to the memory cgroup of the VMA's mm (C: the middle of
+    /// `shmem_mfill_atomic_pte()`); `acct` is the block it takes.  Errors
+    /// as C gives them (`ENOMEM` for the charge, `EEXIST` when a page got
+    /// there first), with the folio and the block given back.  `EINVAL` in
+    /// a private mapping, whose holes get anonymous pages.
+    #[inline]
+    pub fn add_new_folio<'a>(
+        &'a self,
+        addr: usize,
+        folio: Folio,
+        acct: ShmemBlockAcct<'a>,
+    ) -> Result<ShmemNewFolio<'a>> {
+        if !self.is_shared() {
             return Err(EINVAL);
         }
-        let mut folio = pending
-            .take()
-            .map_or(core::ptr::null_mut(), |folio| folio.into_raw().as_ptr());
-        // SAFETY: a locked shared shmem VMA whose PTE table at the address
-        // exists (`PmdRef` invariant); `folio` is NULL or a reference we
-        // give to the call, which either consumes it or, with `-ENOENT`,
-        // hands a reference back through the same pointer.
-        let ret = unsafe {
-            bindings::shmem_mfill_atomic_pte(
-                pmd.as_ptr(),
-                self.as_ptr(),
-                pmd.addr() as _,
-                src as _,
-                flags.bits(),
-                &mut folio,
-            )
-        };
-        if let Some(folio) = NonNull::new(folio) {
-            // SAFETY: a reference the call gave back to us.
-            *pending = Some(unsafe { Folio::from_raw(folio) });
+        let folio = folio.into_raw();
+        // SAFETY: a stable shared shmem VMA and an address of it; `folio`
+        // is new, ours alone and not locked, its reference handed to the
+        // call, which keeps it on success and drops it on an error.
+        to_result(unsafe {
+            bindings::uffd_rs_shmem_add_folio(self.as_ptr(), addr as _, folio.as_ptr())
+        })?;
+        // SAFETY: `folio` is a valid folio; its first page is its `page`.
+        let page =
+            unsafe { NonNull::new_unchecked(&raw mut (*folio.as_ptr()).__bindgen_anon_1.page) };
+        // INVARIANT: just added to the page cache, locked, with our
+        // reference; `acct` is its block.
+        Ok(ShmemNewFolio {
+            // SAFETY: locked by the insertion, with our reference; `page`
+            // is its only page.
+            folio: ManuallyDrop::new(unsafe { LockedFolio::from_raw(folio, page) }),
+            acct: ManuallyDrop::new(acct),
+        })
+    }
+}
+
+/// One block of a shmem file's size limit, accounted for a page being
+/// filled: dropping it gives it back (C: `shmem_inode_unacct_blocks()`).
+///
+/// # Invariants
+///
+/// One block is accounted to the inode of `vma`'s file for this value.
+pub struct ShmemBlockAcct<'a> {
+    vma: &'a ShmemVma,
+}
+
+impl Drop for ShmemBlockAcct<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: one block is ours (type invariant), given back once.
+        unsafe { bindings::uffd_rs_shmem_unacct_block(self.vma.as_ptr()) };
+    }
+}
+
+/// A folio a shmem fill has just added to the page cache, locked and not
+/// mapped yet.  Dropping it undoes the fill: the folio leaves the page
+/// cache, is unlocked and put, and its block is given back (C: the error
+/// path of `shmem_mfill_atomic_pte()` after `mfill_atomic_install_pte()`).
+///
+/// # Invariants
+///
+/// `folio` is in the page cache of `acct`'s VMA's file, locked by us, with
+/// our reference; `acct` is its block.
+pub struct ShmemNewFolio<'a> {
+    folio: ManuallyDrop<LockedFolio>,
+    acct: ManuallyDrop<ShmemBlockAcct<'a>>,
+}
+
+impl ShmemNewFolio<'_> {
+    /// The page to map.
+    #[inline]
+    pub(super) fn page(&self) -> FolioPage<'_> {
+        self.folio.page()
+    }
+
+    /// The folio is mapped: the inode counts it, and it is unlocked with
+    /// its reference going to the mapping.
+    #[inline]
+    pub(super) fn mapped(self) {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: the page is in the file's page cache and now mapped
+        // (type invariant and our caller): the inode counts it, as C
+        // does once the mapping is made.
+        unsafe { bindings::uffd_rs_shmem_recalc_inode(this.acct.vma.as_ptr()) };
+        // SAFETY: `this` is never used again: the block now belongs to the
+        // page, and the folio's reference to the mapping.
+        let folio = unsafe { ManuallyDrop::take(&mut this.folio) };
+        folio.unlock_mapped();
+    }
+}
+
+impl Drop for ShmemNewFolio<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the folio is in the page cache and locked by us (type
+        // invariant), not mapped: it leaves the cache once.
+        unsafe { bindings::filemap_remove_folio(self.folio.folio().as_ptr()) };
+        // SAFETY: dropped once, here: unlocks and puts the folio, then
+        // gives its block back, in C's order.
+        unsafe {
+            ManuallyDrop::drop(&mut self.folio);
+            ManuallyDrop::drop(&mut self.acct);
         }
-        to_result(ret)
     }
 }

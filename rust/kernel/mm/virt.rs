@@ -395,6 +395,24 @@ impl VmaRef {
         NonNull::new(ctx).map(|ctx| unsafe { UffdCtx::from_raw(ctx.as_ptr()) })
     }
 
+    /// C: `userfaultfd_wp_async()`: the VMA's context resolves
+    /// write-protect faults itself (`UFFD_FEATURE_WP_ASYNC`), without a
+    /// message.
+    #[inline]
+    pub fn userfaultfd_wp_async(&self) -> bool {
+        // SAFETY: the VMA is stable (type invariant), so is its context.
+        unsafe { bindings::userfaultfd_wp_async(self.as_ptr()) }
+    }
+
+    /// C: `vma_has_uffd_without_event_remap()`: registered with a context
+    /// that did not ask for `UFFD_FEATURE_EVENT_REMAP`, so mremap cannot
+    /// tell user space that the pages moved.
+    #[inline]
+    pub fn has_uffd_without_event_remap(&self) -> bool {
+        self.uffd_ctx()
+            .is_some_and(|ctx| ctx.features() & bindings::UFFD_FEATURE_EVENT_REMAP == 0)
+    }
+
     /// C: `vma_wants_manual_pte_write_upgrade()`: whether making PTEs
     /// writable is left to whoever changes their protection (shared
     /// writable mappings, and private ones outside of NUMA hinting).
@@ -450,6 +468,28 @@ impl VmaRef {
         // SAFETY: the VMA is stable (type invariant); `anon_vma` is set
         // once and then stays.
         !unsafe { (*self.as_ptr()).anon_vma }.is_null()
+    }
+
+    /// The VMA's offset in its file, in base pages (C: `vm_pgoff`).
+    #[inline]
+    pub fn pgoff(&self) -> usize {
+        // SAFETY: the VMA is stable (type invariant).
+        unsafe { (*self.as_ptr()).vm_pgoff as usize }
+    }
+
+    /// The size of the VMA's file in bytes (C: `i_size_read()`), or `None`
+    /// for anonymous memory.
+    #[inline]
+    pub fn file_size(&self) -> Option<i64> {
+        // SAFETY: the VMA is stable (type invariant); it holds a reference
+        // on its file, and the file on its inode.
+        unsafe {
+            let file = (*self.as_ptr()).vm_file;
+            if file.is_null() {
+                return None;
+            }
+            Some(super::arch::i_size_read((*file).f_inode))
+        }
     }
 
     /// Whether `addr` of a file VMA lies at or beyond the end of its file

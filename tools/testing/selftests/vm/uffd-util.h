@@ -239,6 +239,32 @@ static inline double median(double *v, size_t n)
 }
 
 /*
+ * The huge pages a hugetlb row uses: @want, or fewer when the environment
+ * sets UFFD_BENCH_HPAGES (host runs, where the pool is small).
+ */
+static inline size_t hpages(size_t want)
+{
+	const char *s = getenv("UFFD_BENCH_HPAGES");
+	long n = s ? atol(s) : 0;
+
+	return n > 0 && (size_t)n < want ? (size_t)n : want;
+}
+
+/* Free 2M huge pages, or 0 when there is no 2M hstate. */
+static inline long free_2m_hugepages(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+	long n = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = 0;
+	fclose(f);
+	return n;
+}
+
+/*
  * Features the kernel offers (a throw-away uffd: UFFDIO_API works once);
  * prints a SKIP line and exits 4 when there is no userfaultfd.
  */

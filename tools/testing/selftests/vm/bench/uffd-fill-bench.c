@@ -16,6 +16,27 @@
  *   continue-hugetlb-2m  the same on a MFD_HUGETLB memfd; per 2M page
  *   copy-anon-1page  UFFDIO_COPY as in copy-anon, but one ioctl per page:
  *                    the per-call cost that a fault's resolution pays
+ * Added later, and run after the rows above (so that a failure in one of
+ * them cannot cost the older rows their figures):
+ *   copy-shmem-private  UFFDIO_COPY into a MAP_PRIVATE mapping of a new
+ *                    memfd registered MISSING: the fill of a private file
+ *                    mapping, an anonymous page in a shmem VMA
+ *                    (SHM_PAGES pages)
+ *   zeropage-shmem   UFFDIO_ZEROPAGE into a new memfd (MAP_SHARED)
+ *                    registered MISSING: allocates a zeroed page cache page
+ *                    per page (SHM_PAGES pages)
+ *   copy-hugetlb-2m  UFFDIO_COPY into a new MFD_HUGETLB memfd mapped
+ *                    MAP_SHARED, registered MISSING: allocates a huge page
+ *                    into the hugetlbfs page cache and copies 2M into it;
+ *                    per 2M page (COPY_HPAGES pages; the source is
+ *                    populated private anon, written through)
+ *   poison-hugetlb   UFFDIO_POISON over a new MFD_HUGETLB memfd mapped
+ *                    MAP_SHARED, registered MISSING: one poison marker per
+ *                    2M page, no memory touched; per 2M page (HPAGES
+ *                    pages).  Checked: every page raises SIGBUS after.
+ * The hugetlb rows use at most UFFD_BENCH_HPAGES huge pages when that is
+ * set in the environment (runs on a host with a small pool; the guest sets
+ * nothing), and each frees its pages before the next row.
  *
  * Round trips: the main thread touches (reads) each page in turn, a handler
  * thread does a blocking read() of the uffd message, checks it and resolves
@@ -52,6 +73,8 @@
 #define NPAGES   8192		/* fill ioctls, 4K pages (32 MB) */
 #define RT_PAGES 2048		/* round trips on 4K pages */
 #define HPAGES   64		/* hugetlb, fill and round trips (128 MB) */
+#define SHM_PAGES   2048	/* copy-shmem-private, zeropage-shmem (8 MB) */
+#define COPY_HPAGES 8		/* copy-hugetlb-2m: 2M copied per page (16 MB) */
 #define HPSIZE   (2UL << 20)
 #define REPEAT   7
 
@@ -105,6 +128,18 @@ static void do_zeropage(int uffd, char *dst, size_t len)
 		fail("UFFDIO_ZEROPAGE: short fill", (size_t)z.zeropage);
 }
 
+static void do_poison(int uffd, char *dst, size_t len)
+{
+	struct uffdio_poison p = {
+		.range = { .start = (unsigned long)dst, .len = len },
+	};
+
+	if (ioctl(uffd, UFFDIO_POISON, &p))
+		die("UFFDIO_POISON");
+	if (p.updated != (__s64)len)
+		fail("UFFDIO_POISON: short poison", (size_t)p.updated);
+}
+
 static void do_continue(int uffd, char *dst, size_t len)
 {
 	struct uffdio_continue c = {
@@ -141,7 +176,17 @@ static void check(const char *p, size_t n, size_t unit, int zero, const char *wh
 	}
 }
 
-enum fill { COPY, ZEROPAGE, CONTINUE, COPY_1PAGE };
+/* The poison check: reading the first byte of every unit raises SIGBUS. */
+static void check_poisoned(char *p, size_t n, size_t unit, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!read_sigbus(p + i * unit))
+			fail(what, i);
+}
+
+enum fill { COPY, ZEROPAGE, CONTINUE, COPY_1PAGE, POISON };
 
 /*
  * One timed fill ioctl over `dst` (n units of `unit` bytes), registered
@@ -163,12 +208,17 @@ static double fill_once(char *dst, size_t n, size_t unit, __u64 mode,
 			do_copy(uffd, dst + i * unit, src + i * unit, unit);
 	else if (how == ZEROPAGE)
 		do_zeropage(uffd, dst, len);
+	else if (how == POISON)
+		do_poison(uffd, dst, len);
 	else
 		do_continue(uffd, dst, len);
 	t = (now_ns() - t0) / n;
 	/* Unregister first: a page left unfilled reads wrong, not hangs. */
 	unreg(uffd, dst, len);
-	check(dst, n, unit, how == ZEROPAGE, what);
+	if (how == POISON)
+		check_poisoned(dst, n, unit, what);
+	else
+		check(dst, n, unit, how == ZEROPAGE, what);
 	close(uffd);
 	return t;
 }
@@ -271,25 +321,129 @@ static void anon_fill(const char *name, enum fill how, const char *src,
 	printf("bench %s %.1f\n", name, median(t, REPEAT));
 }
 
-/* Free 2M huge pages, or 0 when there is no 2M hstate. */
-static long free_2m_hugepages(void)
+/* A MAP_PRIVATE mapping of the first @len bytes of @fd. */
+static char *map_private(int fd, size_t len)
 {
-	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
-	long n = 0;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 
-	if (!f)
-		return 0;
-	if (fscanf(f, "%ld", &n) != 1)
-		n = 0;
-	fclose(f);
-	return n;
+	if (p == MAP_FAILED)
+		die("mmap private");
+	return p;
+}
+
+/*
+ * A fill benchmark on shmem: REPEAT fills of SHM_PAGES pages, each into a
+ * new memfd (empty page cache) mapped shared or private; prints the median
+ * per page.
+ */
+static void shmem_fill(const char *name, int private, enum fill how,
+		       const char *src, const char *what)
+{
+	size_t len = SHM_PAGES * pgsz;
+	double t[REPEAT];
+
+	for (int r = 0; r < REPEAT; r++) {
+		int fd = new_memfd(name, 0, len);
+		char *p = private ? map_private(fd, len) : map_shared(fd, len);
+
+		t[r] = fill_once(p, SHM_PAGES, pgsz, UFFDIO_REGISTER_MODE_MISSING,
+				 how, src, what);
+		if (munmap(p, len))
+			die("munmap");
+		close(fd);
+	}
+	printf("bench %s %.1f\n", name, median(t, REPEAT));
+}
+
+/* copy-shmem-private and zeropage-shmem, per 4K page. */
+static void shmem_rows(__u64 feat)
+{
+	size_t len = SHM_PAGES * pgsz;
+	char *src;
+
+	if (!(feat & UFFD_FEATURE_MISSING_SHMEM)) {
+		printf("# SKIP copy-shmem-private zeropage-shmem: no UFFD_FEATURE_MISSING_SHMEM\n");
+		return;
+	}
+	src = map_anon(len);
+	stamp(src, SHM_PAGES, pgsz);
+	shmem_fill("copy-shmem-private", 1, COPY, src, "copy-shmem-private: wrong data");
+	shmem_fill("zeropage-shmem", 0, ZEROPAGE, NULL, "zeropage-shmem: not zero");
+	if (munmap(src, len))
+		die("munmap");
+}
+
+/*
+ * copy-hugetlb-2m and poison-hugetlb, per 2M page: each repeat on a new
+ * MFD_HUGETLB memfd, closed after it, so the huge pages go back to the pool.
+ */
+static void hugetlb_rows(__u64 feat)
+{
+	double t[REPEAT];
+	size_t n, len, i;
+	char *src, *p;
+	int fd, r;
+
+	n = hpages(COPY_HPAGES);
+	len = n * HPSIZE;
+	if (!(feat & UFFD_FEATURE_MISSING_HUGETLBFS)) {
+		printf("# SKIP copy-hugetlb-2m: no UFFD_FEATURE_MISSING_HUGETLBFS\n");
+	} else if (free_2m_hugepages() < (long)n) {
+		printf("# SKIP copy-hugetlb-2m: %ld free 2M huge pages, need %zu\n",
+		       free_2m_hugepages(), n);
+	} else {
+		/* Written through: no fault on the source during the copy. */
+		src = map_anon(len);
+		memset(src, 0x5a, len);
+		stamp(src, n, HPSIZE);
+		for (r = 0; r < REPEAT; r++) {
+			fd = new_memfd("fill-copy-huge", MFD_HUGETLB | MFD_HUGE_2MB, len);
+			p = map_shared(fd, len);
+			t[r] = fill_once(p, n, HPSIZE, UFFDIO_REGISTER_MODE_MISSING,
+					 COPY, src, "copy-hugetlb-2m: wrong data");
+			for (i = 0; i < n; i++)
+				if (p[i * HPSIZE + HPSIZE / 2] != 0x5a)
+					fail("copy-hugetlb-2m: wrong data inside the page", i);
+			if (munmap(p, len))
+				die("munmap");
+			close(fd);
+		}
+		printf("bench copy-hugetlb-2m %.1f\n", median(t, REPEAT));
+		if (munmap(src, len))
+			die("munmap");
+	}
+
+	n = hpages(HPAGES);
+	len = n * HPSIZE;
+	if (!(feat & UFFD_FEATURE_POISON)) {
+		printf("# SKIP poison-hugetlb: no UFFD_FEATURE_POISON\n");
+	} else if (!(feat & UFFD_FEATURE_MISSING_HUGETLBFS)) {
+		printf("# SKIP poison-hugetlb: no UFFD_FEATURE_MISSING_HUGETLBFS\n");
+	} else if (free_2m_hugepages() < (long)n) {
+		/* No page is allocated, but the shared mapping reserves them. */
+		printf("# SKIP poison-hugetlb: %ld free 2M huge pages, need %zu\n",
+		       free_2m_hugepages(), n);
+	} else {
+		if (catch_sigbus())
+			die("sigaction SIGBUS");
+		for (r = 0; r < REPEAT; r++) {
+			fd = new_memfd("fill-poison-huge", MFD_HUGETLB | MFD_HUGE_2MB, len);
+			p = map_shared(fd, len);
+			t[r] = fill_once(p, n, HPSIZE, UFFDIO_REGISTER_MODE_MISSING,
+					 POISON, NULL, "poison-hugetlb: no SIGBUS");
+			if (munmap(p, len))
+				die("munmap");
+			close(fd);
+		}
+		printf("bench poison-hugetlb %.1f\n", median(t, REPEAT));
+	}
 }
 
 int main(void)
 {
 	double t[REPEAT];
 	__u64 feat;
-	size_t len, rtlen;
+	size_t len, rtlen, hn;
 	char *src, *p;
 	int fd, r;
 	long nfree;
@@ -372,23 +526,24 @@ int main(void)
 
 	/* The same on hugetlb, per 2M page. */
 	nfree = free_2m_hugepages();
+	hn = hpages(HPAGES);
 	if (!(feat & UFFD_FEATURE_MINOR_HUGETLBFS)) {
 		printf("# SKIP continue-hugetlb-2m rt-minor-continue-hugetlb: no UFFD_FEATURE_MINOR_HUGETLBFS\n");
-	} else if (nfree < HPAGES) {
-		printf("# SKIP continue-hugetlb-2m rt-minor-continue-hugetlb: %ld free 2M huge pages, need %d\n",
-		       nfree, HPAGES);
+	} else if (nfree < (long)hn) {
+		printf("# SKIP continue-hugetlb-2m rt-minor-continue-hugetlb: %ld free 2M huge pages, need %zu\n",
+		       nfree, hn);
 	} else {
-		size_t hlen = HPAGES * HPSIZE;
+		size_t hlen = hn * HPSIZE;
 
 		fd = new_memfd("fill-huge", MFD_HUGETLB | MFD_HUGE_2MB, hlen);
 		p = map_shared(fd, hlen);
-		stamp(p, HPAGES, HPSIZE);
+		stamp(p, hn, HPSIZE);
 		if (munmap(p, hlen))
 			die("munmap");
 
 		for (r = 0; r < REPEAT; r++) {
 			p = map_shared(fd, hlen);
-			t[r] = fill_once(p, HPAGES, HPSIZE, UFFDIO_REGISTER_MODE_MINOR,
+			t[r] = fill_once(p, hn, HPSIZE, UFFDIO_REGISTER_MODE_MINOR,
 					 CONTINUE, NULL, "continue-hugetlb: wrong data");
 			if (munmap(p, hlen))
 				die("munmap");
@@ -397,7 +552,7 @@ int main(void)
 
 		for (r = 0; r < REPEAT; r++) {
 			p = map_shared(fd, hlen);
-			t[r] = rt_once(p, HPAGES, HPSIZE, UFFDIO_REGISTER_MODE_MINOR,
+			t[r] = rt_once(p, hn, HPSIZE, UFFDIO_REGISTER_MODE_MINOR,
 				       CONTINUE, NULL);
 			if (munmap(p, hlen))
 				die("munmap");
@@ -405,5 +560,9 @@ int main(void)
 		printf("bench rt-minor-continue-hugetlb %.1f\n", median(t, REPEAT));
 		close(fd);
 	}
+
+	/* The rows added later, after the older ones. */
+	shmem_rows(feat);
+	hugetlb_rows(feat);
 	return 0;
 }

@@ -20,17 +20,24 @@
  * each page in turn; a handler thread does a blocking read() of the WP
  * message, checks it, and resolves it with UFFDIO_WRITEPROTECT mode 0 on
  * that page (which wakes the writer).  ns per fault.
- *   rt-wp-shmem  on a memfd MAP_SHARED mapping
- *   rt-wp-anon   on private anon
+ *   rt-wp-shmem    on a memfd MAP_SHARED mapping
+ *   rt-wp-anon     on private anon
+ *   rt-wp-hugetlb  (added later, run last) on an MFD_HUGETLB memfd mapped
+ *                  MAP_SHARED, RT_HPAGES 2M pages populated beforehand: a
+ *                  write to each huge page, un-protect of that 2M page;
+ *                  ns per fault.  At most UFFD_BENCH_HPAGES huge pages
+ *                  when the environment sets it (hosts with a small pool).
  *
  * Each ioctl's result is checked; after each round-trip repeat the written
  * bytes are checked.  Prints "bench <name> <ns>", the median over REPEAT.
- * Shmem items print "# SKIP" without UFFD_FEATURE_WP_HUGETLBFS_SHMEM; exit
+ * Shmem and hugetlb items print "# SKIP" without
+ * UFFD_FEATURE_WP_HUGETLBFS_SHMEM (hugetlb: or without free 2M pages); exit
  * 4 when userfaultfd or its write-protect mode is unavailable.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/memfd.h>
 #include <linux/userfaultfd.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -47,6 +54,8 @@
 
 #define NPAGES   8192		/* protect / un-protect, 4K pages (32 MB) */
 #define RT_PAGES 2048		/* round trips */
+#define RT_HPAGES 16		/* hugetlb round trips, 2M pages (32 MB) */
+#define HPSIZE   (2UL << 20)
 #define REPEAT   7
 
 static size_t pgsz;
@@ -90,6 +99,7 @@ struct rt {
 	int uffd;
 	char *area;
 	size_t n;
+	size_t unit;		/* bytes per faulting unit (page or 2M page) */
 	size_t handled;		/* messages taken (atomic) */
 };
 
@@ -99,7 +109,7 @@ static void *handler(void *arg)
 	size_t i;
 
 	for (i = 0; i < rt->n; i++) {
-		char *want = rt->area + i * pgsz;
+		char *want = rt->area + i * rt->unit;
 		struct uffd_msg m;
 		ssize_t got = read(rt->uffd, &m, sizeof(m));
 
@@ -107,7 +117,7 @@ static void *handler(void *arg)
 			die("read uffd");
 		if (m.event != UFFD_EVENT_PAGEFAULT)
 			fail("unexpected uffd event", i);
-		if ((m.arg.pagefault.address & ~(pgsz - 1)) != (unsigned long)want)
+		if ((m.arg.pagefault.address & ~(rt->unit - 1)) != (unsigned long)want)
 			fail("fault at an unexpected address", i);
 		if ((m.arg.pagefault.flags & (UFFD_PAGEFAULT_FLAG_WP |
 					      UFFD_PAGEFAULT_FLAG_WRITE |
@@ -116,41 +126,74 @@ static void *handler(void *arg)
 			fail("not a write-protect fault", i);
 		__atomic_store_n(&rt->handled, i + 1, __ATOMIC_RELEASE);
 		/* Mode 0 un-protects the page and wakes the writer. */
-		wp(rt->uffd, want, pgsz, 0);
+		wp(rt->uffd, want, rt->unit, 0);
 	}
 	return NULL;
 }
 
 /*
- * `area` (RT_PAGES pages, registered WP on `uffd`, every page present):
- * protect it, then write each page in turn, each write a WP fault resolved
- * by the handler thread.  Returns ns per fault.
+ * `area` (n units of `unit` bytes, registered WP on `uffd`, every unit
+ * present): protect it, then write each unit in turn, each write a WP
+ * fault resolved by the handler thread.  Returns ns per fault.
  */
-static double rt_once(int uffd, char *area, unsigned char v)
+static double rt_once(int uffd, char *area, size_t n, size_t unit, unsigned char v)
 {
-	struct rt rt = { .uffd = uffd, .area = area, .n = RT_PAGES };
+	struct rt rt = { .uffd = uffd, .area = area, .n = n, .unit = unit };
 	volatile char *w = area;
 	pthread_t th;
 	double t0, t;
 	size_t i;
 
-	wp(uffd, area, RT_PAGES * pgsz, 1);
+	wp(uffd, area, n * unit, 1);
 	errno = pthread_create(&th, NULL, handler, &rt);
 	if (errno)
 		die("pthread_create");
 	t0 = now_ns();
-	for (i = 0; i < RT_PAGES; i++)
-		w[i * pgsz] = v;
-	t = (now_ns() - t0) / RT_PAGES;
+	for (i = 0; i < n; i++)
+		w[i * unit] = v;
+	t = (now_ns() - t0) / n;
 	errno = pthread_join(th, NULL);
 	if (errno)
 		die("pthread_join");
-	if (__atomic_load_n(&rt.handled, __ATOMIC_ACQUIRE) != RT_PAGES)
+	if (__atomic_load_n(&rt.handled, __ATOMIC_ACQUIRE) != n)
 		fail("round trip: fewer faults than pages", rt.handled);
-	for (i = 0; i < RT_PAGES; i++)
-		if ((unsigned char)w[i * pgsz] != v)
+	for (i = 0; i < n; i++)
+		if ((unsigned char)w[i * unit] != v)
 			fail("round trip: the write did not land", i);
 	return t;
+}
+
+/*
+ * rt-wp-hugetlb: the round trip of rt-wp-shmem on a hugetlb memfd, per 2M
+ * page; one mapping and uffd, every huge page written (allocated) before,
+ * all protected anew per repeat.  The memfd is closed after: the pages go
+ * back to the pool.
+ */
+static void rt_wp_hugetlb(void)
+{
+	size_t n = hpages(RT_HPAGES), len = n * HPSIZE, i;
+	long nfree = free_2m_hugepages();
+	double t[REPEAT];
+	int fd, uffd, r;
+	char *p;
+
+	if (nfree < (long)n) {
+		printf("# SKIP rt-wp-hugetlb: %ld free 2M huge pages, need %zu\n", nfree, n);
+		return;
+	}
+	fd = new_memfd("wp-bench-huge", MFD_HUGETLB | MFD_HUGE_2MB, len);
+	p = map_shared(fd, len);
+	for (i = 0; i < n; i++)
+		p[i * HPSIZE] = 0xff;
+	uffd = new_uffd(0);
+	reg(uffd, p, len, UFFDIO_REGISTER_MODE_WP);
+	for (r = 0; r < REPEAT; r++)
+		t[r] = rt_once(uffd, p, n, HPSIZE, r + 1);
+	printf("bench rt-wp-hugetlb %.1f\n", median(t, REPEAT));
+	close(uffd);
+	if (munmap(p, len))
+		die("munmap");
+	close(fd);
 }
 
 int main(void)
@@ -207,7 +250,7 @@ int main(void)
 		uffd = new_uffd(0);
 		reg(uffd, p, rtlen, UFFDIO_REGISTER_MODE_WP);
 		for (r = 0; r < REPEAT; r++)
-			t[r] = rt_once(uffd, p, r + 1);
+			t[r] = rt_once(uffd, p, RT_PAGES, pgsz, r + 1);
 		printf("bench rt-wp-shmem %.1f\n", median(t, REPEAT));
 		close(uffd);
 		if (munmap(p, rtlen))
@@ -260,10 +303,15 @@ int main(void)
 	uffd = new_uffd(anon_feat);
 	reg(uffd, p, rtlen, UFFDIO_REGISTER_MODE_WP);
 	for (r = 0; r < REPEAT; r++)
-		t[r] = rt_once(uffd, p, r + 1);
+		t[r] = rt_once(uffd, p, RT_PAGES, pgsz, r + 1);
 	printf("bench rt-wp-anon %.1f\n", median(t, REPEAT));
 	close(uffd);
 	if (munmap(p, rtlen))
 		die("munmap");
+
+	if (shmem)
+		rt_wp_hugetlb();
+	else
+		printf("# SKIP rt-wp-hugetlb: no UFFD_FEATURE_WP_HUGETLBFS_SHMEM\n");
 	return 0;
 }
