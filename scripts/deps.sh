@@ -5,7 +5,8 @@ set -euo pipefail
 
 BINDGEN_VERSION=0.70.1
 APT_PKGS="linux-source-6.12 qemu-system-x86 clang llvm lld libclang-dev flex bison bc
-	libelf-dev libssl-dev cpio busybox-static kmod rsync xz-utils gcc make python3"
+	libelf-dev libssl-dev cpio busybox-static kmod rsync xz-utils gcc make python3
+	patch git perl"
 
 say() { echo "deps: $*"; }
 die() { echo "deps: ERROR: $*" >&2; exit 1; }

@@ -22,8 +22,10 @@ struct uffd_rs_probe {
 
 static int uffd_rs_probe_open(struct inode *inode, struct file *file)
 {
-	file->private_data = kzalloc(sizeof(struct uffd_rs_probe), GFP_KERNEL);
-	return file->private_data ? 0 : -ENOMEM;
+	struct uffd_rs_probe *p = kzalloc(sizeof(*p), GFP_KERNEL);
+
+	file->private_data = p;
+	return p ? 0 : -ENOMEM;
 }
 
 static int uffd_rs_probe_release(struct inode *inode, struct file *file)

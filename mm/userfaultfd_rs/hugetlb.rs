@@ -12,6 +12,7 @@
 //! fault goes to user space.  The entries are values: the caller holds the
 //! huge PTE's lock, and sets what these functions return.
 
+use crate::marker::pte_marker_uffd_wp;
 use kernel::bindings;
 use kernel::mm::pte::{Pte, PteMarker};
 use kernel::mm::virt::VmaRef;
@@ -73,7 +74,7 @@ pub(crate) fn hugetlb_move_pte(vma: &VmaRef, pte: Pte) -> Pte {
     if !vma.has_uffd_without_event_remap() {
         return pte;
     }
-    if marker_is_uffd_wp(pte) {
+    if pte_marker_uffd_wp(pte) {
         return Pte::from_val(0);
     }
     huge_pte_with_uffd_wp(pte, false)
@@ -149,7 +150,7 @@ pub(crate) fn hugetlb_change_pte(pte: Pte, cp_flags: u64) -> Pte {
         };
     }
     if pte.is_marker() {
-        return if resolve && marker_is_uffd_wp(pte) {
+        return if resolve && pte_marker_uffd_wp(pte) {
             Pte::from_val(0)
         } else {
             pte
@@ -162,13 +163,4 @@ pub(crate) fn hugetlb_change_pte(pte: Pte, cp_flags: u64) -> Pte {
     } else {
         pte
     }
-}
-
-/// C: `pte_marker_uffd_wp()`: a marker with the uffd-wp bit (never, when
-/// the kernel has no uffd-wp markers).
-fn marker_is_uffd_wp(pte: Pte) -> bool {
-    cfg!(CONFIG_PTE_MARKER_UFFD_WP)
-        && pte
-            .marker()
-            .is_some_and(|marker| marker.contains(PteMarker::UFFD_WP))
 }

@@ -32,15 +32,19 @@ pub(crate) fn make_pte_marker(bits: u64) -> Pte {
 
 /// C: `pte_marker_entry_uffd_wp()` (include/linux/userfaultfd_k.h): a
 /// marker entry with the uffd-wp bit.
+#[cfg(CONFIG_PTE_MARKER_UFFD_WP)]
 pub(crate) fn pte_marker_entry_uffd_wp(entry: SwpEntry) -> bool {
     entry.is_pte_marker() && entry.pte_marker().contains(PteMarker::UFFD_WP)
 }
 
 /// C: `pte_marker_uffd_wp()` (include/linux/userfaultfd_k.h): a marker PTE
-/// with the uffd-wp bit.
+/// with the uffd-wp bit; never without `CONFIG_PTE_MARKER_UFFD_WP`, as in
+/// C.
 pub(crate) fn pte_marker_uffd_wp(pte: Pte) -> bool {
-    pte.marker()
-        .is_some_and(|marker| marker.contains(PteMarker::UFFD_WP))
+    cfg!(CONFIG_PTE_MARKER_UFFD_WP)
+        && pte
+            .marker()
+            .is_some_and(|marker| marker.contains(PteMarker::UFFD_WP))
 }
 
 /// Whether a PTE that is being zapped in `vma` must leave a uffd-wp marker

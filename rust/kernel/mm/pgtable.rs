@@ -156,8 +156,11 @@ impl<'a> PteTableGuard<'a> {
         if self.vma.is_shared() || !self.vma.has_anon_vma() {
             return Err(EINVAL);
         }
-        self.install_page(&folio.page(), flags, false)?;
+        let ret = self.install_page(&folio.page(), flags, false);
         drop(self);
+        // After the PTE lock, as C does: put on an error, else the
+        // mapping's.
+        ret?;
         folio.into_mapped();
         Ok(())
     }
@@ -170,8 +173,10 @@ impl<'a> PteTableGuard<'a> {
     /// put on an error), as C does.  `EEXIST` if the PTE maps something.
     #[inline]
     pub fn install_cache_folio(mut self, folio: LockedFolio, flags: MfillFlags) -> Result {
-        self.install_page(&folio.page(), flags, false)?;
+        let ret = self.install_page(&folio.page(), flags, false);
         drop(self);
+        // After the PTE lock, as C does: unlocked and put on an error.
+        ret?;
         folio.unlock_mapped();
         Ok(())
     }
@@ -188,8 +193,11 @@ impl<'a> PteTableGuard<'a> {
         folio: ShmemNewFolio<'_>,
         flags: MfillFlags,
     ) -> Result {
-        self.install_page(&folio.page(), flags, true)?;
+        let ret = self.install_page(&folio.page(), flags, true);
+        // The PTE lock first: taking the folio out of the page cache and
+        // giving its block back may sleep.
         drop(self);
+        ret?;
         folio.mapped();
         Ok(())
     }

@@ -40,12 +40,15 @@ impl ShmemVma {
     }
 
     /// Accounts one block of the file's size limit for a page being
-    /// filled (C: `shmem_inode_acct_blocks(inode, 1)`); `ENOMEM` when the
-    /// file system is full.
+    /// filled (C: `shmem_inode_acct_blocks(inode, 1)`).  `ENOMEM` when it
+    /// cannot (the file system is full, a quota or the overcommit limit
+    /// refuses it): the fill reports that as C's does, whatever shmem's
+    /// own reason.
     #[inline]
     pub fn acct_block(&self) -> Result<ShmemBlockAcct<'_>> {
         // SAFETY: a stable shmem VMA (type invariant), which has a file.
-        to_result(unsafe { bindings::uffd_rs_shmem_acct_block(self.as_ptr()) })?;
+        to_result(unsafe { bindings::uffd_rs_shmem_acct_block(self.as_ptr()) })
+            .map_err(|_| ENOMEM)?;
         // INVARIANT: one block, just accounted.
         Ok(ShmemBlockAcct { vma: self })
     }

@@ -465,7 +465,9 @@ static int env_init(struct env *e, enum mem m, const struct row *r)
 	int rc;
 
 	memset(e, 0, sizeof(*e));
-	e->uffd = e->memfd = e->memfd2 = -1;
+	e->uffd = -1;
+	e->memfd = -1;
+	e->memfd2 = -1;
 	e->mem = m;
 	e->unit = u;
 	e->src = is_huge(m) ? src_huge : src_small;
@@ -911,13 +913,12 @@ int main(int argc, char **argv)
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	src_huge = mmap(NULL, 8 << 20, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (src_small == MAP_FAILED || src_huge == MAP_FAILED) {
+	if (src_small == MAP_FAILED || src_huge == MAP_FAILED)
 		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
-	}
 	fill_pattern(src_small, 4 * psize(), 's');
 	fill_pattern(src_huge, 8 << 20, 'h');
 
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 		const struct row *r = &rows[i];
 
 		say("row: %s\n", r->name);

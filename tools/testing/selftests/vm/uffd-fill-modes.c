@@ -614,7 +614,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGBUS, &sa, NULL);
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		for (enum mem m = 0; m < NR_MEMS; m++)
 			if (cases[i].mems & (1u << m))
 				run_case(&cases[i], m);

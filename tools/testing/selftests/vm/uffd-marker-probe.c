@@ -101,8 +101,7 @@ static void test_shmem_wp(void)
 	if (uffd < 0)
 		die("UFFDIO_API");
 	if (!(features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM)) {
-		ksft_test_result_skip("shmem write-protect markers: "
-				      "UFFD_FEATURE_WP_HUGETLBFS_SHMEM not offered\n");
+		ksft_test_result_skip("shmem write-protect markers: UFFD_FEATURE_WP_HUGETLBFS_SHMEM not offered\n");
 		close(uffd);
 		return;
 	}

@@ -85,7 +85,7 @@ int main(int argc, char **argv)
 	b = mmap(NULL, psize, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (a == MAP_FAILED || b == MAP_FAILED)
 		bail("mmap");
-	strcpy(b, before);
+	memcpy(b, before, strlen(before) + 1);
 	say("page cache filled through mapping B at %p: \"%s\"\n", b, before);
 
 	devfd = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 	    msg.event, (unsigned long long)msg.arg.pagefault.flags,
 	    (unsigned long long)msg.arg.pagefault.address);
 
-	strcpy(b, after);
+	memcpy(b, after, strlen(after) + 1);
 	say("resolver changed the page through mapping B: \"%s\"\n", after);
 
 	cont.range.start = (unsigned long)a;

@@ -621,6 +621,7 @@ enum opkind {
 	O_POISON, O_WP_ON, O_WP_OFF, O_DONTNEED, O_PAGEOUT, O_PUNCH, O_MPROTECT,
 	O_REREGISTER, O_FORK, NR_OPKIND,
 };
+
 static const char *const opkind_name[] = {
 	"write", "read", "COPY", "COPY(WP)", "ZEROPAGE", "CONTINUE", "CONTINUE(WP)",
 	"POISON", "WRITEPROTECT", "un-protect", "MADV_DONTNEED", "MADV_PAGEOUT",

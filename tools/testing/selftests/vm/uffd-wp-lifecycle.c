@@ -125,7 +125,8 @@ static long smaps_kb(const void *p, const char *field)
 			continue;
 		}
 		if (in && !strncmp(line, field, flen) && line[flen] == ':') {
-			sscanf(line + flen + 1, "%ld", &kb);
+			if (sscanf(line + flen + 1, "%ld", &kb) != 1)
+				kb = -1;
 			break;
 		}
 	}
@@ -205,9 +206,10 @@ static int region_open(struct region *r, int huge, size_t n, size_t align)
 	r->ps = huge ? hpsz : pgsz;
 	r->n = n;
 	r->len = n * r->ps;
-	r->p = r->view = MAP_FAILED;
+	r->p = MAP_FAILED;
+	r->view = MAP_FAILED;
 	if (huge && hpsz <= 0) {
-		errno = ENOSYS;
+		errno = EOPNOTSUPP;
 		return -1;
 	}
 	r->fd = memfd_create(huge ? "uffd-wp-lifecycle-huge" : "uffd-wp-lifecycle",
@@ -328,7 +330,7 @@ static void *writer_thread(void *arg)
 	return NULL;
 }
 
-static __attribute__((noreturn)) void child_loop(int cmd, int ack)
+static __noreturn void child_loop(int cmd, int ack)
 {
 	struct pollfd pfd = { .fd = cmd, .events = POLLIN };
 	struct cmd c;
@@ -394,7 +396,7 @@ static void child_reap(pid_t pid)
 }
 
 /* A writer that stays blocked where it must not: stop here, without hanging. */
-static __attribute__((noreturn)) void writer_stuck(const char *what, struct writer *w)
+static __noreturn void writer_stuck(const char *what, struct writer *w)
 {
 	ksft_test_result_fail("%s: the writer is still blocked after %d ms; giving up\n", what,
 			      TMO_MS);
@@ -587,8 +589,7 @@ static void case_thp(void)
 		memset(r.shadow + i * r.ps, pat(i), r.ps);
 	}
 	if (smaps_kb(r.p, "ShmemPmdMapped") < (long)(THP_SIZE >> 10)) {
-		ksft_test_result_skip("shmem THP: the memfd range is not PMD-mapped "
-				      "(ShmemPmdMapped %ld kB): no THP could be allocated\n",
+		ksft_test_result_skip("shmem THP: the memfd range is not PMD-mapped (ShmemPmdMapped %ld kB): no THP could be allocated\n",
 				      smaps_kb(r.p, "ShmemPmdMapped"));
 		goto out_region;
 	}
@@ -633,7 +634,7 @@ static void case_thp(void)
 	bad = thp_count_wrong(&r, n, 1);
 	ksft_test_result(!bad, "shmem THP: after reads all %zu pages are present with uffd-wp (%zu wrong)\n",
 			 n, bad);
-	for (i = 0; i < sizeof(before_split) / sizeof(before_split[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(before_split); i++)
 		thp_caught("PTE-mapped THP", &r, uffd, &w, before_split[i]);
 
 	/*
@@ -666,9 +667,9 @@ static void case_thp(void)
 		ksft_test_result_pass("shmem THP: the punch hole split the folio (page %zu no longer a tail)\n",
 				      probe);
 	bad = thp_count_wrong(&r, n, 0);
-	ksft_test_result(!bad, "shmem THP: after the split pagemap shows uffd-wp where it should "
-			 "on all %zu pages (%zu wrong)\n", n, bad);
-	for (i = 0; i < sizeof(after_split) / sizeof(after_split[0]); i++)
+	ksft_test_result(!bad, "shmem THP: after the split pagemap shows uffd-wp where it should on all %zu pages (%zu wrong)\n",
+			 n, bad);
+	for (i = 0; i < ARRAY_SIZE(after_split); i++)
 		thp_caught(after_split[i] == punched ? "split folio, punched page" : "split folio",
 			   &r, uffd, &w, after_split[i]);
 	ok = 1;
@@ -717,8 +718,8 @@ static void case_fork(int huge, int event_fork)
 		 event_fork ? "EVENT_FORK" : "no EVENT_FORK");
 	if (case_region(&r, huge, what))
 		return;
-	uffd = uffd_new(UFFD_FEATURE_WP_HUGETLBFS_SHMEM | (event_fork ? UFFD_FEATURE_EVENT_FORK : 0),
-			NULL);
+	uffd = uffd_new(UFFD_FEATURE_WP_HUGETLBFS_SHMEM |
+			(event_fork ? UFFD_FEATURE_EVENT_FORK : 0), NULL);
 	if (uffd < 0) {
 		ksft_test_result_fail("%s: userfaultfd: %s\n", what, strerror(errno));
 		goto out_region;
@@ -751,8 +752,8 @@ static void case_fork(int huge, int event_fork)
 			finish_tests();
 		}
 		cufd = got ? (int)m.arg.fork.ufd : -1;
-		ksft_test_result(got && cufd >= 0, "%s: the parent reads UFFD_EVENT_FORK with the "
-				 "child's userfaultfd\n", what);
+		ksft_test_result(got && cufd >= 0, "%s: the parent reads UFFD_EVENT_FORK with the child's userfaultfd\n",
+				 what);
 	} else {
 		fork_thread(&f);
 		ksft_test_result(uffd_read_msg(uffd, &m, 0) == 0, "%s: fork sends no event\n",

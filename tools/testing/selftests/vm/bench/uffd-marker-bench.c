@@ -109,7 +109,8 @@ static void fault_marker_hugetlb(void)
 
 			if ((e & PM_PRESENT) || !(e & PM_UFFD_WP)) {
 				fprintf(stderr, BENCH_NAME ": fault-marker-hugetlb: %s (unit %zu)\n",
-					e & PM_PRESENT ? "mapped before the fault" : "no marker", i);
+					e & PM_PRESENT ? "mapped before the fault" : "no marker",
+					i);
 				exit(1);
 			}
 		}
@@ -124,12 +125,14 @@ static void fault_marker_hugetlb(void)
 			uint64_t e = pagemap_get_entry(pagemap, p + i * HPSIZE);
 
 			if (p[i * HPSIZE] != huge_byte(i)) {
-				fprintf(stderr, BENCH_NAME ": fault-marker-hugetlb: wrong data (unit %zu)\n", i);
+				fprintf(stderr, BENCH_NAME ": fault-marker-hugetlb: wrong data (unit %zu)\n",
+					i);
 				exit(1);
 			}
 			if (!(e & PM_PRESENT) || !(e & PM_UFFD_WP)) {
 				fprintf(stderr, BENCH_NAME ": fault-marker-hugetlb: %s (unit %zu)\n",
-					e & PM_PRESENT ? "the uffd-wp bit was lost" : "not mapped", i);
+					e & PM_PRESENT ? "the uffd-wp bit was lost" : "not mapped",
+					i);
 				exit(1);
 			}
 		}

@@ -257,8 +257,7 @@ int main(void)
 			die("munmap");
 		close(fd);
 	} else {
-		printf("# SKIP wp-populated-shmem wp-resolve-populated-shmem rt-wp-shmem: "
-		       "no UFFD_FEATURE_WP_HUGETLBFS_SHMEM\n");
+		printf("# SKIP wp-populated-shmem wp-resolve-populated-shmem rt-wp-shmem: no UFFD_FEATURE_WP_HUGETLBFS_SHMEM\n");
 	}
 
 	for (r = 0; r < REPEAT; r++) {
