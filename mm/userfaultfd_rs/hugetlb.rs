@@ -61,7 +61,7 @@ fn huge_pte_with_uffd_wp(pte: Pte, wp: bool) -> Pte {
 /// without `UFFD_FEATURE_EVENT_FORK` gets no stale bits
 /// (`hugetlb_install_folio()`, `copy_hugetlb_page_range()`).
 pub(crate) fn huge_pte_carry_uffd_wp(vma: Option<&VmaRef>, old: Pte, new: Pte) -> Pte {
-    let registered = vma.is_none_or(|vma| vma.uffd_modes().wp);
+    let registered = vma.map_or(true, |vma| vma.uffd_modes().wp);
     huge_pte_with_uffd_wp(new, registered && huge_pte_uffd_wp_any(old))
 }
 

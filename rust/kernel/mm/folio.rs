@@ -5,7 +5,8 @@
 //! C header: [`include/linux/mm.h`](srctree/include/linux/mm.h).
 //!
 //! [`Folio`] owns one reference on a folio and drops it, unless the
-//! reference is handed to a page table ([`Folio::into_mapped`]).
+//! page-table code, which takes it by value, hands the reference to the
+//! page table that maps it.
 //! [`LockedFolio`] is a page-cache folio found by lookup, locked and
 //! referenced; dropping it unlocks it and drops the reference.
 

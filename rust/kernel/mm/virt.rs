@@ -474,7 +474,7 @@ impl VmaRef {
     #[inline]
     pub fn pgoff(&self) -> usize {
         // SAFETY: the VMA is stable (type invariant).
-        unsafe { (*self.as_ptr()).vm_pgoff as usize }
+        unsafe { (*self.as_ptr()).vm_pgoff }
     }
 
     /// The size of the VMA's file in bytes (C: `i_size_read()`), or `None`
