@@ -15,23 +15,33 @@ KMAKE=(make -s -C "$SRC" O="$OUT" LLVM=1 -j"$JOBS")
 say() { echo "build[$IMPL]: $*"; }
 die() { echo "build[$IMPL]: ERROR: $*" >&2; exit 1; }
 
-[ -f "$top/config/$IMPL.config" ] ||
-	die "IMPL must name a config/<IMPL>.config (rust, c, rust-nowp, rust-lockdep, c-lockdep, rust-kasan, c-kasan), not '$IMPL'"
+# IMPL=<impl>-defconfig: the same kernel on x86_64_defconfig with
+# config/distro.config, instead of tinyconfig.
+base=tinyconfig
+frag=$IMPL
+case $IMPL in
+*-defconfig) base=defconfig; frag=${IMPL%-defconfig} ;;
+esac
+[ -f "$top/config/$frag.config" ] ||
+	die "IMPL must name a config/<IMPL>.config (rust, c, rust-nowp, rust-lockdep, c-lockdep, rust-kasan, c-kasan), optionally with -defconfig, not '$IMPL'"
 for t in clang ld.lld rustc bindgen flex bison bc gcc cpio rsync; do
 	command -v $t >/dev/null || die "$t not found: run scripts/deps.sh (make deps)"
 done
 mkdir -p "$OUT"
 
-# Configuration: tinyconfig + config/base.config + config/$IMPL.config.
-# Redone only when a fragment changed.
-frags=("$top/config/base.config" "$top/config/$IMPL.config")
-sum=$(cat "${frags[@]}" "$top/Kconfig" | sha256sum | cut -d' ' -f1)
+# Configuration: tinyconfig (or defconfig) + config/base.config (+
+# config/distro.config) + config/$IMPL.config.  Redone only when a fragment
+# changed.
+frags=("$top/config/base.config" "$top/config/$frag.config")
+[ $base = defconfig ] && frags=("$top/config/base.config" "$top/config/distro.config" "$top/config/$frag.config")
+sum=$( (if [ $base = defconfig ]; then echo $base; fi; cat "${frags[@]}" "$top/Kconfig") |
+	sha256sum | cut -d' ' -f1)
 if [ ! -f "$OUT/.config" ] || [ "$(cat "$OUT/.config.frag-sum" 2>/dev/null)" != "$sum" ]; then
-	say "configuring (tinyconfig + ${frags[*]##*/})"
+	say "configuring ($base + ${frags[*]##*/})"
 	rm -f "$OUT/.config.frag-sum"
 	"${KMAKE[@]}" rustavailable >/dev/null 2>&1 ||
 		{ "${KMAKE[@]}" rustavailable || true; die "the kernel says Rust is not available (see above)"; }
-	"${KMAKE[@]}" tinyconfig >/dev/null
+	"${KMAKE[@]}" $base >/dev/null
 	(cd "$OUT" && KCONFIG_CONFIG=.config "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OUT" \
 		.config "${frags[@]}" >/dev/null)
 	"${KMAKE[@]}" olddefconfig >/dev/null

@@ -10,12 +10,17 @@
 #                    10000 operations each (from seed 1000)
 # Each program's output is framed by "=== BEGIN name" and "=== END name rc=N";
 # scripts/results.py on the host turns that into KTAP lines and a summary.
+# All of it goes to the second serial port; the console keeps the kernel's
+# own messages.
 /bin/busybox --install -s /bin
 export PATH=/bin
 
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
+# Test output on the second serial port, kernel messages on the console
+# (scripts/guest.sh): a kernel message can never land inside a test's line.
+[ -c /dev/ttyS1 ] && exec >/dev/ttyS1 2>&1
 mount -t tmpfs tmp /tmp
 mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p /dev/hugepages

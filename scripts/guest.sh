@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Boot build/out-$IMPL under QEMU and run MODE (run | test) in the guest.
-# The serial log goes to build/out-$IMPL/guest-$MODE.log; scripts/results.py
-# reads it and gives the exit status.
+# Two serial ports keep test output and kernel messages apart: the guest's
+# /init writes everything it runs to the second one (ttyS1), which goes to
+# build/out-$IMPL/guest-$MODE.log; the kernel console (ttyS0) goes to
+# build/out-$IMPL/guest-$MODE.console.  scripts/results.py reads both (the
+# results from the first, splats from both) and gives the exit status.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,6 +13,7 @@ MODE=${2:?usage: guest.sh rust|c run|test}
 B=${B:-$top/build}
 OUT=$B/out-$IMPL
 LOG=$OUT/guest-$MODE.log
+CONSOLE=$OUT/guest-$MODE.console
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-600}
 ACCEL=${ACCEL:-tcg}	# KVM guests hang on these machines; ACCEL=kvm to try it
 CPUS=${CPUS:-2}
@@ -33,12 +37,16 @@ append="console=ttyS0 loglevel=5 panic=-1 oops=panic uffd.mode=$MODE"
 
 echo "guest: booting $IMPL kernel ($ACCEL, $CPUS vCPUs, $MEM), log in $LOG"
 rc=0
+rm -f "$LOG.raw"
 timeout --foreground -k 10 "$GUEST_TIMEOUT" qemu-system-x86_64 \
 	-accel "$ACCEL" -cpu max -smp "$CPUS" -m "$MEM" \
 	-kernel "$OUT/arch/x86/boot/bzImage" -initrd "$OUT/initramfs.cpio.gz" \
-	-append "$append" -nographic -no-reboot -monitor none -serial stdio "${EXTRA[@]}" \
-	</dev/null 2>&1 | tr -d '\r' >"$LOG" || rc=$?
+	-append "$append" -nographic -no-reboot -monitor none \
+	-serial stdio -serial "file:$LOG.raw" "${EXTRA[@]}" \
+	</dev/null 2>&1 | tr -d '\r' >"$CONSOLE" || rc=$?
 # pipefail: rc is timeout's (124 on a hang) or QEMU's status.
+tr -d '\r' <"$LOG.raw" >"$LOG" 2>/dev/null || : >"$LOG"
+rm -f "$LOG.raw"
 [ "$rc" = 124 ] && echo "guest: ERROR: the guest did not finish within ${GUEST_TIMEOUT}s (hang?); killed" >&2
-python3 "$top/scripts/results.py" --mode "$MODE" --impl "$IMPL" "$LOG" || exit $?
+python3 "$top/scripts/results.py" --mode "$MODE" --impl "$IMPL" --console "$CONSOLE" "$LOG" || exit $?
 [ "$rc" = 0 ] || exit 1

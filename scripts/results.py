@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Turn a guest serial log into KTAP result lines and a summary.
+"""Turn a guest's test log into KTAP result lines and a summary.
 
 The guest frames each program's output with "=== BEGIN name" and
-"=== END name rc=N" (scripts/guest-init.sh).  Exit status is non-zero when a
+"=== END name rc=N" (scripts/guest-init.sh), on a serial port of its own;
+the kernel console, given with --console, is searched for splats too.  Exit status is non-zero when a
 test failed, when the guest did not reach "=== DONE" (hang, panic, timeout),
 or when the kernel log shows a splat.
 """
@@ -133,6 +134,7 @@ def main():
     ap.add_argument("log")
     ap.add_argument("--mode", default="test")
     ap.add_argument("--impl", default="?")
+    ap.add_argument("--console", help="the kernel console log, searched for splats too")
     args = ap.parse_args()
     try:
         text = open(args.log, errors="replace").read()
@@ -176,7 +178,13 @@ def main():
     if impl_line and want_impl in ("rust", "c") and impl_line.split()[-1] != want_impl:
         problems.append(f"expected the {args.impl} implementation, guest says: {impl_line}")
     splats = []
-    for l in lines:
+    klines = list(lines)
+    if args.console:
+        try:
+            klines += open(args.console, errors="replace").read().splitlines()
+        except OSError as e:
+            problems.append(f"cannot read the console log {args.console}: {e}")
+    for l in klines:
         m = KLINE.match(l)
         if m and SPLAT.search(m.group(1)):
             splats.append(l)

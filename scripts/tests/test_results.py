@@ -44,14 +44,22 @@ ok 1 rust_doctests_kernel
 """
 
 
-def run(log, impl="rust"):
-    with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as f:
-        f.write(log)
+def run(log, impl="rust", console=None):
+    files = []
     try:
-        p = subprocess.run([sys.executable, RESULTS, "--impl", impl, f.name],
-                           capture_output=True, text=True)
+        with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as f:
+            f.write(log)
+        files.append(f.name)
+        cmd = [sys.executable, RESULTS, "--impl", impl, f.name]
+        if console is not None:
+            with tempfile.NamedTemporaryFile("w", suffix=".console", delete=False) as c:
+                c.write(console)
+            files.append(c.name)
+            cmd += ["--console", c.name]
+        p = subprocess.run(cmd, capture_output=True, text=True)
     finally:
-        os.unlink(f.name)
+        for name in files:
+            os.unlink(name)
     return p.returncode, p.stdout
 
 
@@ -119,6 +127,34 @@ class ResultsTest(unittest.TestCase):
             rc, out = run(log)
             self.assertNotEqual(rc, 0, splat)
             self.assertIn("kernel splat", out)
+
+    def test_console_is_searched_for_splats(self):
+        quiet = "[    1.000000] Memory failure: 0x1234: recovery action for clean LRU page: Recovered\n"
+        rc, out = run(CLEAN, console=quiet)
+        self.assertEqual(rc, 0, out)
+        rc, out = run(CLEAN, console=quiet + "[    2.000000] WARNING: CPU: 0 PID: 1 at mm/hugetlb.c:1 x\n")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("kernel splat", out)
+
+    def test_console_messages_do_not_break_results(self):
+        # With test output on its own port, a kernel message cannot split a
+        # result line; the same messages on the console change nothing.
+        console = ("[    3.000000] MCE: Killing uffd-unit-tests:100 due to hardware memory"
+                   " corruption fault at 7f0000000000\n") * 5
+        rc, out = run(CLEAN, console=console)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("ok 1 uffd-unit-tests: register-anon on anon", out)
+
+    def test_missing_console_is_an_error(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as f:
+            f.write(CLEAN)
+        try:
+            p = subprocess.run([sys.executable, RESULTS, "--console", "/nonexistent/console",
+                                f.name], capture_output=True, text=True)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("cannot read the console log", p.stdout)
 
     def test_kmemleak_section(self):
         leak = ("=== BEGIN kmemleak\nnot ok 1 no unreferenced objects after the tests\n"
