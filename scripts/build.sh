@@ -63,13 +63,35 @@ if [ ! -f "$OUT/.config" ] || [ "$(cat "$OUT/.config.frag-sum" 2>/dev/null)" != 
 	echo "$sum" >"$OUT/.config.frag-sum"
 fi
 
+# kbuild's own lines, condensed: a progress line every 250 objects (with
+# the directory it is in) instead of minutes of silence on a first build;
+# warnings and errors come through as they are.
+progress() {
+	awk -v p="build[$IMPL]:" '
+	/^  [A-Z0-9_]+ +[^ ]/ {
+		n++
+		if (n % 250 == 0) {
+			split($NF, d, "/")
+			printf "%s %d objects built, now in %s/\n", p, n, d[1] (d[2] != "" && d[3] != "" ? "/" d[2] : "")
+			fflush()
+		}
+		next
+	}
+	/^make(\[[0-9]+\])?: (Entering|Leaving) directory/ { next }
+	{ print; fflush() }
+	END { if (n) printf "%s %d objects built\n", p, n }'
+}
 say "building bzImage with LLVM=1 -j$JOBS"
-"${KMAKE[@]}" bzImage || die "kernel build failed"
+make -C "$SRC" O="$OUT" LLVM=1 -j"$JOBS" bzImage 2>&1 | progress
+[ "${PIPESTATUS[0]}" = 0 ] || die "kernel build failed"
 "${KMAKE[@]}" headers_install INSTALL_HDR_PATH="$OUT/hdr" >/dev/null || die "headers_install failed"
 
 say "building the guest's test programs"
-make -s -C "$top/tools/testing/selftests/vm" O="$OUT/tests" KSRC="$SRC" KHDR="$OUT/hdr/include" ||
+make -s -C "$top/tools/testing/selftests/vm" -f guest.mk O="$OUT/tests" KSRC="$SRC" KHDR="$OUT/hdr/include" ||
 	die "building the test programs failed"
+
+say "building the Rust example on the userfaultfd crate (examples/uffd-rust)"
+B="$B" JOBS="$JOBS" "$top/scripts/example.sh" "$IMPL" || die "building examples/uffd-rust failed"
 
 "$top/scripts/initramfs.sh" "$IMPL" || die "building the initramfs failed"
 say "ready: $OUT/arch/x86/boot/bzImage ($(cat "$OUT/include/config/kernel.release"))"

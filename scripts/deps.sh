@@ -5,8 +5,8 @@ set -euo pipefail
 
 BINDGEN_VERSION=0.70.1
 APT_PKGS="linux-source-6.12 qemu-system-x86 clang llvm lld libclang-dev flex bison bc
-	libelf-dev libssl-dev cpio busybox-static kmod rsync xz-utils gcc make python3
-	patch git perl"
+	libelf-dev libssl-dev cpio busybox-static bash-static kmod rsync xz-utils gcc make
+	python3 patch git perl libc6-dev"
 
 say() { echo "deps: $*"; }
 die() { echo "deps: ERROR: $*" >&2; exit 1; }
@@ -43,5 +43,15 @@ else
 	say "installing bindgen-cli $BINDGEN_VERSION from crates.io (about 2 minutes)"
 	cargo install --locked "bindgen-cli@$BINDGEN_VERSION" ||
 		die "cargo install bindgen-cli@$BINDGEN_VERSION failed"
+fi
+
+# The crates of examples/uffd-rust (Cargo.lock), into CARGO_HOME: its build
+# (scripts/example.sh) is offline.  Statically linked with libc6-dev's libc.a.
+ex=$(cd "$(dirname "$0")/.." && pwd)/examples/uffd-rust
+if (cd "$ex" && cargo fetch --locked --offline -q 2>/dev/null); then
+	say "crates of examples/uffd-rust present"
+else
+	say "fetching the crates of examples/uffd-rust from crates.io"
+	(cd "$ex" && cargo fetch --locked -q) || die "cargo fetch in examples/uffd-rust failed"
 fi
 say "done"

@@ -94,6 +94,18 @@ test)
 	for t in vm/*; do
 		[ -x "$t" ] && run "${t#vm/}" 120 "$t" -q
 	done
+	# The user-space example on the userfaultfd crate (examples/uffd-rust).
+	run uffd-rust-example 120 examples/uffd-rust
+	# Upstream's own runner for the userfaultfd category, as a kernel
+	# developer runs it (tools/testing/selftests/mm/run_vmtests.sh, its
+	# programs and a static bash, built by guest.mk).  It gives each
+	# hugetlb uffd-stress half the free huge pages: 128 here, so 64 MB
+	# each.
+	case run_vmtests in *"$only"*)
+		echo 128 > /proc/sys/vm/nr_hugepages
+		(cd run_vmtests && run run_vmtests 900 ./bash ./run_vmtests.sh -t userfaultfd)
+		echo 256 > /proc/sys/vm/nr_hugepages
+	esac
 	;;
 soak)
 	i=0

@@ -4,9 +4,9 @@
 
 The guest frames each program's output with "=== BEGIN name" and
 "=== END name rc=N" (scripts/guest-init.sh), on a serial port of its own;
-the kernel console, given with --console, is searched for splats too.  Exit status is non-zero when a
-test failed, when the guest did not reach "=== DONE" (hang, panic, timeout),
-or when the kernel log shows a splat.
+the kernel console, given with --console, is searched for splats too.
+Exit status is non-zero when a test failed, when the guest did not reach
+"=== DONE" (hang, panic, timeout), or when the kernel log shows a splat.
 """
 import argparse
 import re
@@ -25,7 +25,11 @@ UNIT = re.compile(
     r"Testing (?P<name>.+?)\.\.\. (?:(?P<done>done)|skipped \[reason: (?P<skip>.*?)\]|"
     r"failed \[reason: (?P<fail>.*?)\])?$"
 )
-TAP = re.compile(r"^(?P<not>not )?ok \d+ (?P<desc>[^#]*?)\s*(?:#\s*(?P<dir>SKIP|XFAIL|TODO)\b\s*(?P<why>.*))?$")
+# After the description, "# " and a directive with its reason, or any other
+# note: run_vmtests.sh and the kselftest runner say "not ok N name # exit=1"
+# and "# TIMEOUT 45 seconds".
+TAP = re.compile(r"^(?P<not>not )?ok \d+ (?P<desc>[^#]*?)\s*"
+                 r"(?:#\s*(?:(?P<dir>SKIP|XFAIL|TODO)\b\s*(?P<why>.*)|(?P<note>.*)))?$")
 
 
 class Results:
@@ -113,7 +117,7 @@ def parse_tap(res, name, body, rc):
         desc = f"{name}: {desc}"
         if m.group("not") and m.group("dir") not in ("TODO",):
             fails += 1
-            res.add("fail", desc)
+            res.add("fail", desc, (m.group("note") or "").strip())
         elif m.group("dir") == "SKIP":
             res.add("skip", desc, why)
         else:

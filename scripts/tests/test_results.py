@@ -173,5 +173,57 @@ class ResultsTest(unittest.TestCase):
         self.assertIn("expected the c implementation", out)
 
 
+    # Upstream's run_vmtests.sh (guest-init.sh runs "-t userfaultfd"): its own
+    # TAP, each program's output as "# " comments, a failure as
+    # "not ok N <command> # exit=N", and rc 4 when a program skipped.
+    RUN_VMTESTS = """\
+=== BEGIN run_vmtests
+TAP version 13
+# -----------------------
+# running ./uffd-unit-tests
+# -----------------------
+# Testing register-anon on anon... done
+# Userfaults unit tests: pass=56, skip=10, fail=0 (total=66)
+# [PASS]
+ok 1 uffd-unit-tests
+# running ./uffd-stress hugetlb 128 32
+# ok 1 this nested line is output, not a result
+# [SKIP]
+ok 2 uffd-stress hugetlb 128 32 # SKIP
+# running ./uffd-stress shmem 20 16
+# [PASS]
+ok 3 uffd-stress shmem 20 16
+# SKIP ./on-fault-limit
+# SUMMARY: PASS=2 SKIP=1 FAIL=0
+1..3
+=== END run_vmtests rc=4
+"""
+
+    def test_run_vmtests(self):
+        log = CLEAN.replace("=== KERNEL LOG", self.RUN_VMTESTS + "=== KERNEL LOG")
+        rc, out = run(log)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("ok 10 run_vmtests: uffd-unit-tests\n", out)
+        self.assertIn("ok 11 run_vmtests: uffd-stress hugetlb 128 32 # SKIP", out)
+        self.assertIn("ok 12 run_vmtests: uffd-stress shmem 20 16\n", out)
+        self.assertEqual(out.splitlines()[-2], "8 passed, 0 failed, 4 skipped")
+
+    def test_run_vmtests_failure_keeps_its_name(self):
+        # "# exit=1" is a note, not a directive: the line is a failed test.
+        block = self.RUN_VMTESTS.replace("ok 3 uffd-stress shmem 20 16",
+                                         "not ok 3 uffd-stress shmem 20 16 # exit=1")
+        block = block.replace("run_vmtests rc=4", "run_vmtests rc=1")
+        rc, out = run(CLEAN.replace("=== KERNEL LOG", block + "=== KERNEL LOG"))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("not ok 12 run_vmtests: uffd-stress shmem 20 16 # exit=1", out)
+        self.assertNotIn("exit status", out)
+
+    def test_kselftest_runner_timeout(self):
+        block = ("=== BEGIN vm\nTAP version 13\n1..1\n# selftests: vm: uffd-fill-modes\n#\n"
+                 "not ok 1 selftests: vm: uffd-fill-modes # TIMEOUT 180 seconds\n=== END vm rc=0\n")
+        rc, out = run(CLEAN.replace("=== KERNEL LOG", block + "=== KERNEL LOG"))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("vm: selftests: vm: uffd-fill-modes # TIMEOUT 180 seconds", out)
+
 if __name__ == "__main__":
     unittest.main()
