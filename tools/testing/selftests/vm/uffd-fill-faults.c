@@ -410,6 +410,16 @@ static void run(enum mem mem, enum op op)
 	char desc[64];
 
 	snprintf(desc, sizeof(desc), "%s %s", op_name[op], mem_name[mem]);
+	/*
+	 * A first set-up and teardown without injection: a fresh process may
+	 * allocate upper page-table levels for the area that a neighbouring
+	 * mapping made meanwhile (a cached thread stack) keeps alive after the
+	 * unmap, which is not a leak of the ioctl.  Seen once, in the first
+	 * row only (PageTables 168 kB before, 172 kB after).
+	 */
+	if (!set_up(&s, mem, op))
+		call(&s, op, 0);
+	teardown(&s);
 	for (nth = 1; reached && !why && nth <= MAX_NTH; nth++) {
 		size_t done;
 
