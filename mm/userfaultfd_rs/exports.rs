@@ -377,7 +377,8 @@ pub unsafe extern "C" fn userfaultfd_rs_fault_reason(
     vma: *mut bindings::vm_area_struct,
     in_cache: bool,
 ) -> c_ulong {
-    // SAFETY: NULL, or a VMA the fault path keeps stable.
+    // SAFETY: not NULL here, so the faulting VMA, which the fault path
+    // keeps stable.
     let vma = (!vma.is_null()).then(|| unsafe { VmaRef::from_raw(vma) });
     fault::uffd_fault_reason(vma, in_cache) as c_ulong
 }
@@ -398,7 +399,7 @@ pub unsafe extern "C" fn userfaultfd_rs_huge_pte_carry_uffd_wp(
     old: bindings::pte_t,
     new: bindings::pte_t,
 ) -> bindings::pte_t {
-    // SAFETY: NULL, or a VMA the caller's lock keeps stable.
+    // SAFETY: not NULL here, so a VMA the caller's lock keeps stable.
     let vma = (!vma.is_null()).then(|| unsafe { VmaRef::from_raw(vma) });
     hugetlb::huge_pte_carry_uffd_wp(vma, Pte::from_raw(old), Pte::from_raw(new)).into_raw()
 }

@@ -76,7 +76,9 @@ pub(crate) fn uffd_disable_fault_around(vma: &VmaRef) -> bool {
 /// or 0 to go on in the kernel.  A fault that found its page in the page
 /// cache (`in_cache`) is a minor fault, one that did not a missing fault;
 /// each goes to user space only where `vma` is registered for it.  No
-/// VMA (a read or write through the file, not a fault): 0.
+/// VMA (a read or write through the file, not a fault): 0.  The C callers
+/// test the answer with `&`, never `==`: `VM_UFFD_MINOR` is 0 where the
+/// architecture has no minor faults.
 pub(crate) fn uffd_fault_reason(vma: Option<&VmaRef>, in_cache: bool) -> vm_flags_t {
     let Some(vma) = vma else {
         return 0;

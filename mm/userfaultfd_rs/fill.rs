@@ -29,6 +29,7 @@ use crate::uapi::{
 use core::sync::atomic::{fence, Ordering};
 use kernel::bindings;
 use kernel::mm::folio::Folio;
+use kernel::mm::hugetlb::HugetlbTempFolio;
 use kernel::mm::uffd::{
     cond_resched_fatal_signal_pending, put_user_s64, MapChangingReadGuard, MfillFlags, MfillMode,
     UffdCtx, UffdioArg, UffdioContinue, UffdioCopy, UffdioPoison, UffdioZeropage,
@@ -303,7 +304,10 @@ fn fill_passes(
     req: &FillRequest,
     progress: &mut FillProgress,
 ) -> Result {
+    // The page copied outside the locks for a retry: a base page, or a
+    // huge page once a hugetlb pass runs.
     let mut pending: Option<Folio> = None;
+    let mut pending_huge: Option<HugetlbTempFolio> = None;
     // The huge page size once a hugetlb pass has run: later passes must
     // find a hugetlb VMA of that size again.
     let mut hugetlb_size: Option<usize> = None;
@@ -313,7 +317,11 @@ fn fill_passes(
             Some(size) => hugetlb::relock(ctx, mm, req, size)?,
         };
         let end = match locks.vma.as_hugetlb() {
-            Some(vma) => hugetlb::fill_pass(vma, req, progress, &mut pending, &mut hugetlb_size)?,
+            Some(vma) => {
+                // A base page pending for another VMA is of no use here.
+                pending = None;
+                hugetlb::fill_pass(vma, req, progress, &mut pending_huge, &mut hugetlb_size)?
+            }
             None => run_pass(
                 &mut pte::PteStep::new(&locks.vma, req.flags)?,
                 req,
@@ -325,9 +333,10 @@ fn fill_passes(
             PassEnd::Complete => return Ok(()),
             PassEnd::CopyOutsideLocks(src) => {
                 drop(locks);
-                match pending.as_mut() {
-                    Some(folio) => folio.copy_from_user(src)?,
-                    None => return Err(EFAULT),
+                match (pending.as_mut(), pending_huge.as_mut()) {
+                    (Some(folio), _) => folio.copy_from_user(src)?,
+                    (None, Some(folio)) => folio.copy_from_user(src)?,
+                    (None, None) => return Err(EFAULT),
                 }
             }
         }
@@ -345,12 +354,16 @@ enum PassEnd {
 
 /// The fill of one page, under the locks of a pass.
 trait FillStep {
+    /// The page a COPY fills outside the locks when the source could not
+    /// be read under them: [`Folio`] or [`HugetlbTempFolio`].
+    type Pending;
+
     /// The size of the pages it fills, in bytes.
     fn page_size(&self) -> usize;
 
     /// Fills the page at `dst` (from `src` for COPY).  `ENOENT` with
     /// `pending` set: the source must be copied outside the locks first.
-    fn fill(&mut self, dst: usize, src: usize, pending: &mut Option<Folio>) -> Result;
+    fn fill(&mut self, dst: usize, src: usize, pending: &mut Option<Self::Pending>) -> Result;
 }
 
 /// One pass: fills page after page from where `progress` says, until the
@@ -358,11 +371,11 @@ trait FillStep {
 /// loops of `mfill_atomic()` and `mfill_atomic_hugetlb()`).  Gives other
 /// tasks the CPU after each page, and stops with `EINTR` after a page when
 /// the task is being killed.
-fn run_pass(
-    step: &mut impl FillStep,
+fn run_pass<S: FillStep>(
+    step: &mut S,
     req: &FillRequest,
     progress: &mut FillProgress,
-    pending: &mut Option<Folio>,
+    pending: &mut Option<S::Pending>,
 ) -> Result<PassEnd> {
     // Each round fills a page or ends the pass: at most `len / page_size`.
     while (progress.done() as usize) < req.len {

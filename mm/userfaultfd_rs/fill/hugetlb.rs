@@ -6,8 +6,7 @@
 use super::{run_pass, uffd_mfill_lock, FillStep};
 use super::{FillLocks, FillRequest, PassEnd};
 use crate::uapi::FillProgress;
-use kernel::mm::folio::Folio;
-use kernel::mm::hugetlb::{HugetlbFillFolio, HugetlbFillLock, HugetlbNewFolio, HugetlbVma};
+use kernel::mm::hugetlb::{HugetlbFillLock, HugetlbNewFolio, HugetlbTempFolio, HugetlbVma};
 use kernel::mm::pte::{Pte, PteMarker};
 use kernel::mm::uffd::{MfillFlags, MfillMode, UffdCtx};
 use kernel::mm::MmWithUser;
@@ -24,13 +23,15 @@ pub(super) struct HugetlbStep<'a> {
 }
 
 impl FillStep for HugetlbStep<'_> {
+    type Pending = HugetlbTempFolio;
+
     #[inline]
     fn page_size(&self) -> usize {
         self.size
     }
 
     #[inline]
-    fn fill(&mut self, dst: usize, src: usize, pending: &mut Option<Folio>) -> Result {
+    fn fill(&mut self, dst: usize, src: usize, pending: &mut Option<HugetlbTempFolio>) -> Result {
         let lock = HugetlbFillLock::lock(self.vma, dst, self.size)?;
         // Only CONTINUE maps over a present page (its own, from the page
         // cache; hugetlb checks that).
@@ -65,7 +66,7 @@ fn hugetlb_mfill_atomic_pte(
     lock: &HugetlbFillLock<'_>,
     src: usize,
     flags: MfillFlags,
-    pending: &mut Option<Folio>,
+    pending: &mut Option<HugetlbTempFolio>,
 ) -> Result {
     let folio = match flags.mode() {
         MfillMode::Poison => {
@@ -73,10 +74,7 @@ fn hugetlb_mfill_atomic_pte(
                 .lock_pte()
                 .set_marker_over_none(Pte::new_marker(PteMarker::POISONED));
         }
-        MfillMode::Continue => HugetlbFillFolio::Cache {
-            folio: lock.lock_cache_folio()?,
-            new: false,
-        },
+        MfillMode::Continue => lock.lock_cache_folio()?,
         // Refused by the first pass: hugetlb has no huge zero page.
         MfillMode::Zeropage => return Err(EINVAL),
         MfillMode::Copy => {
@@ -86,12 +84,9 @@ fn hugetlb_mfill_atomic_pte(
                 if lock.beyond_eof() {
                     return Err(EFAULT);
                 }
-                HugetlbFillFolio::Cache {
-                    folio: folio.add_to_page_cache()?,
-                    new: true,
-                }
+                folio.add_to_page_cache()?
             } else {
-                HugetlbFillFolio::New(folio)
+                folio.into_private()
             }
         }
     };
@@ -102,11 +97,11 @@ fn hugetlb_mfill_atomic_pte(
 /// page filled outside the locks, which this consumes).  `EEXIST` in a
 /// shared mapping whose page cache has the page; `ENOENT` with `pending`
 /// set when the source must be copied without the locks.
-fn hugetlb_copy_new_folio<'a>(
-    lock: &HugetlbFillLock<'a>,
+fn hugetlb_copy_new_folio<'l>(
+    lock: &'l HugetlbFillLock<'_>,
     src: usize,
-    pending: &mut Option<Folio>,
-) -> Result<HugetlbNewFolio<'a>> {
+    pending: &mut Option<HugetlbTempFolio>,
+) -> Result<HugetlbNewFolio<'l>> {
     // A page filled outside the locks is dropped on every path out.
     let copied = pending.take();
     if lock.vma().is_shared() && lock.pagecache_present() {
@@ -138,7 +133,7 @@ pub(super) fn fill_pass(
     vma: &HugetlbVma,
     req: &FillRequest,
     progress: &mut FillProgress,
-    pending: &mut Option<Folio>,
+    pending: &mut Option<HugetlbTempFolio>,
     hugetlb_size: &mut Option<usize>,
 ) -> Result<PassEnd> {
     let size = match *hugetlb_size {

@@ -74,6 +74,8 @@ impl<'a> PteStep<'a> {
 }
 
 impl FillStep for PteStep<'_> {
+    type Pending = Folio;
+
     #[inline]
     fn page_size(&self) -> usize {
         kernel::bindings::PAGE_SIZE

@@ -167,10 +167,10 @@ impl<'a> HugetlbFillLock<'a> {
         unsafe { bindings::uffd_rs_hugetlb_pagecache_present(self.vma.as_ptr(), self.addr as _) }
     }
 
-    /// The page-cache folio of the page, locked and referenced (C:
-    /// `filemap_lock_hugetlb_folio()`); `EFAULT` without one.
+    /// The page-cache folio of the page, locked and referenced, to map
+    /// here (C: `filemap_lock_hugetlb_folio()`); `EFAULT` without one.
     #[inline]
-    pub fn lock_cache_folio(&self) -> Result<LockedFolio> {
+    pub fn lock_cache_folio<'l>(&'l self) -> Result<HugetlbFillFolio<'l>> {
         // SAFETY: as for `pagecache_present`; the lookup returns a locked,
         // referenced folio or NULL.
         let folio = unsafe {
@@ -182,25 +182,30 @@ impl<'a> HugetlbFillLock<'a> {
             unsafe { NonNull::new_unchecked(&raw mut (*folio.as_ptr()).__bindgen_anon_1.page) };
         // SAFETY: locked and referenced by the lookup, for us; `page` is
         // its first page, the one a huge PTE maps.
-        Ok(unsafe { LockedFolio::from_raw(folio, page) })
+        let folio = unsafe { LockedFolio::from_raw(folio, page) };
+        // INVARIANT: the huge folio of this lock's page in its VMA's page
+        // cache, locked by the lookup.
+        Ok(HugetlbFillFolio {
+            lock: self,
+            kind: FillFolioKind::Cache { folio, new: false },
+        })
     }
 
     /// A new huge folio for the page, from the VMA's reservation if it
     /// has one (C: `alloc_hugetlb_folio()`); `ENOMEM` when the pool has
-    /// none left for us.
+    /// none left for us.  It lives no longer than the locks.
     #[inline]
-    pub fn alloc_folio(&self) -> Result<HugetlbNewFolio<'a>> {
+    pub fn alloc_folio<'l>(&'l self) -> Result<HugetlbNewFolio<'l>> {
         // SAFETY: a locked hugetlb VMA and an address of it, under the
         // fault mutex as the allocation of a page for it requires.
         let folio =
             unsafe { bindings::uffd_rs_hugetlb_alloc_folio(self.vma.as_ptr(), self.addr as _) };
         let folio = NonNull::new(folio).ok_or(ENOMEM)?;
-        // INVARIANT: a new folio allocated for `addr` of the VMA.
+        // INVARIANT: a new folio allocated for this lock's page.
         Ok(HugetlbNewFolio {
             // SAFETY: a new folio comes with one reference, ours.
             folio: ManuallyDrop::new(unsafe { Folio::from_raw(folio) }),
-            vma: self.vma,
-            addr: self.addr,
+            lock: self,
         })
     }
 
@@ -208,15 +213,18 @@ impl<'a> HugetlbFillLock<'a> {
     /// consuming no reservation (C: `alloc_hugetlb_folio_vma()`);
     /// `ENOMEM` without one.
     #[inline]
-    pub fn alloc_temp_folio(&self) -> Result<Folio> {
+    pub fn alloc_temp_folio(&self) -> Result<HugetlbTempFolio> {
         // SAFETY: a locked hugetlb VMA and an address of it.
         let folio = unsafe {
             bindings::uffd_rs_hugetlb_alloc_temp_folio(self.vma.as_ptr(), self.addr as _)
         };
-        // SAFETY: a new folio comes with one reference, ours.
-        NonNull::new(folio)
-            .map(|folio| unsafe { Folio::from_raw(folio) })
-            .ok_or(ENOMEM)
+        let folio = NonNull::new(folio).ok_or(ENOMEM)?;
+        // INVARIANT: a hugetlb folio of the VMA's page size.
+        Ok(HugetlbTempFolio {
+            // SAFETY: a new folio comes with one reference, ours.
+            folio: unsafe { Folio::from_raw(folio) },
+            size: self.vma.page_size(),
+        })
     }
 
     /// Whether the page lies at or beyond the end of the VMA's file, in
@@ -240,22 +248,46 @@ impl Drop for HugetlbFillLock<'_> {
     }
 }
 
-/// A new huge folio, allocated for one page of a fill and not mapped or
-/// in a page cache yet.  It may hold one of the VMA's reservations:
-/// dropping it gives that back and the folio with it (C:
-/// `restore_reserve_on_error()`, then `folio_put()`).
+/// A huge folio filled outside the locks for a COPY that must be retried
+/// (the source could not be read with page faults disabled): it holds no
+/// reservation, and the retry copies it into a [`HugetlbNewFolio`].
+///
+/// # Invariants
+///
+/// `folio` is a hugetlb folio of `size` bytes, whose only reference is
+/// ours.
+pub struct HugetlbTempFolio {
+    folio: Folio,
+    size: usize,
+}
+
+impl HugetlbTempFolio {
+    /// Copies the whole huge page from user address `src`; may fault and
+    /// sleep, so no mm lock may be held.  `EFAULT` if the source is not
+    /// readable.
+    #[inline]
+    pub fn copy_from_user(&mut self, src: usize) -> Result {
+        self.folio.copy_from_user(src)
+    }
+}
+
+/// A new huge folio, allocated for the page of a [`HugetlbFillLock`] and
+/// not mapped or in a page cache yet.  It may hold one of the VMA's
+/// reservations: dropping it gives that back and the folio with it (C:
+/// `restore_reserve_on_error()`, then `folio_put()`).  It borrows the
+/// lock, so it cannot outlive the fault mutex that serializes it with
+/// truncation.
 ///
 /// # Invariants
 ///
 /// `folio` is a new hugetlb folio allocated by `alloc_hugetlb_folio()` for
-/// `addr` of `vma`, whose only reference is ours.
-pub struct HugetlbNewFolio<'a> {
+/// the page of `lock`, whose only reference is ours.
+pub struct HugetlbNewFolio<'l> {
     folio: ManuallyDrop<Folio>,
-    vma: &'a HugetlbVma,
-    addr: usize,
+    lock: &'l HugetlbFillLock<'l>,
 }
 
-impl<'a> HugetlbNewFolio<'a> {
+impl<'l> HugetlbNewFolio<'l> {
     /// Copies the huge page from user address `src` with page faults
     /// disabled (the caller holds mm locks); `false` if any byte could not
     /// be copied (C: `copy_folio_from_user(..., false)`).
@@ -270,17 +302,23 @@ impl<'a> HugetlbNewFolio<'a> {
 
     /// Copies `src`, a huge folio filled outside the locks, into this one
     /// (C: `copy_user_large_folio()`); its errors (`EHWPOISON` for a
-    /// source page with a memory error).
+    /// source page with a memory error), and `EINVAL` if `src` is not of
+    /// this VMA's huge page size.
     #[inline]
-    pub fn copy_from(&mut self, src: &Folio) -> Result {
-        // SAFETY: two folios of one huge page each, the destination ours
-        // alone; `addr` is the page's address in the locked VMA.
+    pub fn copy_from(&mut self, src: &HugetlbTempFolio) -> Result {
+        let vma = self.lock.vma;
+        if src.size != vma.page_size() {
+            return Err(EINVAL);
+        }
+        // SAFETY: two hugetlb folios of one huge page each (checked above
+        // and by the type invariants), the destination ours alone; `addr`
+        // is the page's address in the locked VMA.
         to_result(unsafe {
             bindings::copy_user_large_folio(
                 self.folio.as_ptr(),
-                src.as_ptr(),
-                self.addr as _,
-                self.vma.as_ptr(),
+                src.folio.as_ptr(),
+                self.lock.addr as _,
+                vma.as_ptr(),
             )
         })
     }
@@ -294,25 +332,32 @@ impl<'a> HugetlbNewFolio<'a> {
         unsafe { bindings::uffd_rs_folio_mark_uptodate(self.folio.as_ptr()) };
     }
 
-    /// C: `folio_test_hwpoison()`.
+    /// The folio, to be mapped as a new anonymous page of a private
+    /// mapping.
     #[inline]
-    pub fn test_hwpoison(&self) -> bool {
-        self.folio.test_hwpoison()
+    pub fn into_private(self) -> HugetlbFillFolio<'l> {
+        // INVARIANT: a new folio of the lock's page.
+        HugetlbFillFolio {
+            lock: self.lock,
+            kind: FillFolioKind::New(self),
+        }
     }
 
     /// Adds the folio to the page cache of the (shared) VMA at its page
-    /// (C: `hugetlb_add_to_page_cache()`): it is locked, and the page
-    /// cache holds its reservation from now on.  Errors as C gives them
-    /// (`EEXIST` if a page got there first), the folio dropped then.
+    /// (C: `hugetlb_add_to_page_cache()`), to be mapped: it is locked, and
+    /// the page cache holds its reservation from now on.  Errors as C
+    /// gives them (`EEXIST` if a page got there first), the folio dropped
+    /// then.
     #[inline]
-    pub fn add_to_page_cache(self) -> Result<LockedFolio> {
-        // SAFETY: the folio is new and ours (type invariant); the caller
-        // holds the fault mutex of the page (it holds `self`, made under a
-        // `HugetlbFillLock`), which serializes with truncation.
+    pub fn add_to_page_cache(self) -> Result<HugetlbFillFolio<'l>> {
+        let lock = self.lock;
+        // SAFETY: the folio is new and ours (type invariant); `self`
+        // borrows the lock, so the fault mutex of the page is held, which
+        // serializes the insertion with truncation.
         to_result(unsafe {
             bindings::uffd_rs_hugetlb_add_to_page_cache(
-                self.vma.as_ptr(),
-                self.addr as _,
+                lock.vma.as_ptr(),
+                lock.addr as _,
                 self.folio.as_ptr(),
             )
         })?;
@@ -324,7 +369,13 @@ impl<'a> HugetlbNewFolio<'a> {
             unsafe { NonNull::new_unchecked(&raw mut (*folio.as_ptr()).__bindgen_anon_1.page) };
         // SAFETY: locked by the insertion, with our reference; `page` is
         // its first page.
-        Ok(unsafe { LockedFolio::from_raw(folio, page) })
+        let folio = unsafe { LockedFolio::from_raw(folio, page) };
+        // INVARIANT: the huge folio of the lock's page, just added to the
+        // page cache and locked.
+        Ok(HugetlbFillFolio {
+            lock,
+            kind: FillFolioKind::Cache { folio, new: true },
+        })
     }
 }
 
@@ -336,35 +387,41 @@ impl Drop for HugetlbNewFolio<'_> {
         // reservation it may hold.
         unsafe {
             bindings::uffd_rs_hugetlb_put_new_folio(
-                self.vma.as_ptr(),
-                self.addr as _,
+                self.lock.vma.as_ptr(),
+                self.lock.addr as _,
                 self.folio.as_ptr(),
             )
         };
     }
 }
 
-/// The folio a hugetlb fill maps: a new private one, or one of the page
-/// cache (found by CONTINUE, or added by a shared COPY), locked.
-pub enum HugetlbFillFolio<'a> {
-    /// A new folio of a private mapping: an anonymous page.
-    New(HugetlbNewFolio<'a>),
-    /// A page-cache folio, locked; `new` if this fill added it.
-    Cache {
-        /// The folio.
-        folio: LockedFolio,
-        /// Whether the fill just added it to the page cache.
-        new: bool,
-    },
+/// The folio a hugetlb fill maps at the page of `lock`: made only by
+/// [`HugetlbFillLock::lock_cache_folio`] (CONTINUE),
+/// [`HugetlbNewFolio::add_to_page_cache`] (a shared COPY) and
+/// [`HugetlbNewFolio::into_private`] (a private COPY).
+///
+/// # Invariants
+///
+/// The folio is the huge folio for the page of `lock`: a new one
+/// (`New`), or the one in the VMA's page cache at that page, locked by us
+/// (`Cache`; `new` if this fill added it).
+pub struct HugetlbFillFolio<'l> {
+    lock: &'l HugetlbFillLock<'l>,
+    kind: FillFolioKind<'l>,
+}
+
+enum FillFolioKind<'l> {
+    New(HugetlbNewFolio<'l>),
+    Cache { folio: LockedFolio, new: bool },
 }
 
 impl HugetlbFillFolio<'_> {
     /// C: `folio_test_hwpoison()`.
     #[inline]
-    pub fn test_hwpoison(&self) -> bool {
-        match self {
-            Self::New(folio) => folio.test_hwpoison(),
-            Self::Cache { folio, .. } => folio.folio().test_hwpoison(),
+    fn test_hwpoison(&self) -> bool {
+        match &self.kind {
+            FillFolioKind::New(folio) => folio.folio.test_hwpoison(),
+            FillFolioKind::Cache { folio, .. } => folio.folio().test_hwpoison(),
         }
     }
 }
@@ -419,11 +476,19 @@ impl HugePteGuard<'_> {
     /// is released, as C does.  On an error the folio is dropped after the
     /// lock is released.
     ///
-    /// `EIO` for a folio with a memory error; `EEXIST` if the entry maps
-    /// something.
+    /// `EINVAL` for a folio made under another lock, or a new anonymous
+    /// one in a shared VMA or one without its anon_vma; `EIO` for a folio
+    /// with a memory error; `EEXIST` if the entry maps something.
     #[inline]
     pub fn install(self, folio: HugetlbFillFolio<'_>, flags: MfillFlags) -> Result {
-        let refused = if folio.test_hwpoison() {
+        let vma = self.lock.vma;
+        let refused = if !core::ptr::eq(folio.lock, self.lock)
+            || matches!(folio.kind, FillFolioKind::New(_))
+                && (vma.is_shared() || !vma.has_anon_vma())
+        {
+            // Not this page's folio, or an anonymous page where none may go.
+            Some(EINVAL)
+        } else if folio.test_hwpoison() {
             Some(EIO)
         } else if !self.get().is_huge_none_mostly() {
             Some(EEXIST)
@@ -436,10 +501,9 @@ impl HugePteGuard<'_> {
             drop(folio);
             return Err(err);
         }
-        let vma = self.lock.vma;
-        let (ptr, in_cache, new) = match &folio {
-            HugetlbFillFolio::New(folio) => (folio.folio.as_ptr(), false, true),
-            HugetlbFillFolio::Cache { folio, new } => (folio.folio().as_ptr(), true, *new),
+        let (ptr, in_cache, new) = match &folio.kind {
+            FillFolioKind::New(folio) => (folio.folio.as_ptr(), false, true),
+            FillFolioKind::Cache { folio, new } => (folio.folio().as_ptr(), true, *new),
         };
         let mut pte_flags = 0;
         if vma.flags() & virt::flags::WRITE != 0 && !flags.wp() && (vma.is_shared() || new) {
@@ -455,9 +519,11 @@ impl HugePteGuard<'_> {
             pte_flags |= bindings::UFFD_RS_PTE_NEW;
         }
         // SAFETY: the entry is locked (type invariant) and maps nothing;
-        // the folio's reference goes to the new mapping (below we forget
-        // it); a new folio is private with the VMA's anon_vma (a private
-        // fill prepared it), a cached one locked.
+        // the folio is the huge folio of this page (its invariant, and
+        // made under this lock: checked above); its reference goes to the
+        // new mapping (below we forget it); a new folio goes into a
+        // private VMA with its anon_vma (checked above), a cached one is
+        // locked.
         unsafe {
             bindings::uffd_rs_hugetlb_install_pte(
                 vma.as_ptr(),
@@ -470,11 +536,11 @@ impl HugePteGuard<'_> {
         // The page table owns the reference now: a page-cache folio is
         // unlocked before the entry's lock is released, after which a zap
         // may free it.
-        match folio {
-            HugetlbFillFolio::New(folio) => {
+        match folio.kind {
+            FillFolioKind::New(folio) => {
                 let _ = ManuallyDrop::new(folio);
             }
-            HugetlbFillFolio::Cache { folio, .. } => folio.unlock_mapped(),
+            FillFolioKind::Cache { folio, .. } => folio.unlock_mapped(),
         }
         drop(self);
         Ok(())

@@ -185,15 +185,20 @@ impl<'a> PteTableGuard<'a> {
     /// page cache, here (the end of C's `shmem_mfill_atomic_pte()`): as
     /// [`Self::install_cache_folio`], and the folio joins the LRU.  Then
     /// the PTE lock is released, the inode counts the page, and the folio
-    /// is unlocked.  On an error (`EEXIST` if the PTE maps something) the
-    /// folio leaves the page cache again once the lock is released.
+    /// is unlocked.  On an error (`EEXIST` if the PTE maps something,
+    /// `EINVAL` for a folio added for another address or VMA) the folio
+    /// leaves the page cache again once the lock is released.
     #[inline]
     pub fn install_new_shmem_folio(
         mut self,
         folio: ShmemNewFolio<'_>,
         flags: MfillFlags,
     ) -> Result {
-        let ret = self.install_page(&folio.page(), flags, true);
+        let ret = if folio.is_for(self.vma, self.slot.addr) {
+            self.install_page(&folio.page(), flags, true)
+        } else {
+            Err(EINVAL)
+        };
         // The PTE lock first: taking the folio out of the page cache and
         // giving its block back may sleep.
         drop(self);

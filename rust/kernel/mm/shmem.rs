@@ -9,7 +9,7 @@
 
 use super::{
     folio::{Folio, FolioPage, LockedFolio},
-    virt::ShmemVma,
+    virt::{ShmemVma, VmaRef},
 };
 use crate::{
     bindings,
@@ -56,9 +56,13 @@ impl ShmemVma {
     /// A new folio of one page for `addr`, with the file's memory policy
     /// and allocation flags, zeroed for `addr` if `zeroed` (C:
     /// `shmem_alloc_folio()`, then `clear_user_highpage()` for ZEROPAGE).
-    /// `ENOMEM` when memory is short.
+    /// `ENOMEM` when memory is short; `EINVAL` for an address outside the
+    /// VMA.
     #[inline]
     pub fn alloc_folio(&self, addr: usize, zeroed: bool) -> Result<Folio> {
+        if addr < self.start() || addr >= self.end() {
+            return Err(EINVAL);
+        }
         // SAFETY: a stable shmem VMA and an address of it.
         let folio =
             unsafe { bindings::uffd_rs_shmem_alloc_folio(self.as_ptr(), addr as _, zeroed) };
@@ -73,7 +77,8 @@ impl ShmemVma {
     /// `shmem_mfill_atomic_pte()`); `acct` is the block it takes.  Errors
     /// as C gives them (`ENOMEM` for the charge, `EEXIST` when a page got
     /// there first), with the folio and the block given back.  `EINVAL` in
-    /// a private mapping, whose holes get anonymous pages.
+    /// a private mapping, whose holes get anonymous pages, for an address
+    /// outside the VMA, and for a block accounted through another VMA.
     #[inline]
     pub fn add_new_folio<'a>(
         &'a self,
@@ -81,7 +86,11 @@ impl ShmemVma {
         folio: Folio,
         acct: ShmemBlockAcct<'a>,
     ) -> Result<ShmemNewFolio<'a>> {
-        if !self.is_shared() {
+        if !self.is_shared()
+            || !core::ptr::eq(acct.vma, self)
+            || addr < self.start()
+            || addr >= self.end()
+        {
             return Err(EINVAL);
         }
         let folio = folio.into_raw();
@@ -101,6 +110,7 @@ impl ShmemVma {
             // is its only page.
             folio: ManuallyDrop::new(unsafe { LockedFolio::from_raw(folio, page) }),
             acct: ManuallyDrop::new(acct),
+            addr,
         })
     }
 }
@@ -130,14 +140,24 @@ impl Drop for ShmemBlockAcct<'_> {
 ///
 /// # Invariants
 ///
-/// `folio` is in the page cache of `acct`'s VMA's file, locked by us, with
-/// our reference; `acct` is its block.
+/// `folio` is in the page cache of `acct`'s VMA's file at the index of
+/// `addr`, an address of that VMA, locked by us, with our reference;
+/// `acct` is its block.
 pub struct ShmemNewFolio<'a> {
     folio: ManuallyDrop<LockedFolio>,
     acct: ManuallyDrop<ShmemBlockAcct<'a>>,
+    addr: usize,
 }
 
 impl ShmemNewFolio<'_> {
+    /// Whether the folio was added for `addr` of `vma`: where it may be
+    /// mapped.
+    #[inline]
+    pub(super) fn is_for(&self, vma: &VmaRef, addr: usize) -> bool {
+        let mine: &VmaRef = self.acct.vma;
+        core::ptr::eq(mine, vma) && self.addr == addr
+    }
+
     /// The page to map.
     #[inline]
     pub(super) fn page(&self) -> FolioPage<'_> {
