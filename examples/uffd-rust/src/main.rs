@@ -115,6 +115,7 @@ fn next_event(uffd: &Uffd) -> Outcome<Event> {
         revents: 0,
     };
     loop {
+        // SAFETY: `pfd` is a valid pollfd for the call.
         match unsafe { libc::poll(&mut pfd, 1, FAULT_TIMEOUT_MS) } {
             0 => bail!("no fault within {FAULT_TIMEOUT_MS} ms"),
             n if n < 0 => {
@@ -134,10 +135,12 @@ fn next_event(uffd: &Uffd) -> Outcome<Event> {
 
 /// A memfd (shmem) of `len` bytes.
 fn memfd(name: &CStr, len: usize) -> Outcome<File> {
+    // SAFETY: `name` is a NUL-terminated string; the call only reads it.
     let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
     if fd < 0 {
         return Err(io::Error::last_os_error()).or_fail("memfd_create");
     }
+    // SAFETY: `fd` is a new descriptor we own; the File takes it over.
     let file = unsafe { File::from_raw_fd(fd) };
     file.set_len(len as u64).or_fail("ftruncate")?;
     Ok(file)
@@ -153,6 +156,7 @@ struct Mapping {
 impl Mapping {
     fn shared(file: &File, len: usize, page_size: usize) -> Outcome<Self> {
         let prot = libc::PROT_READ | libc::PROT_WRITE;
+        // SAFETY: a new mapping of `file`; the kernel picks the address.
         let addr = unsafe {
             libc::mmap(
                 ptr::null_mut(),
@@ -179,6 +183,7 @@ impl Mapping {
 
     fn page(&self, index: usize) -> *mut u8 {
         assert!(index < self.len / self.page_size);
+        // SAFETY: `index` is inside the mapping (asserted above).
         unsafe { self.addr.add(index * self.page_size) }
     }
 
@@ -197,6 +202,7 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
+        // SAFETY: `addr` and `len` are the mapping this value made and owns.
         unsafe { libc::munmap(self.addr.cast(), self.len) };
     }
 }
@@ -213,12 +219,14 @@ fn contents(round: usize, page: usize, page_size: usize) -> Vec<u8> {
 /// reference to memory another thread may be faulting on).
 fn write_page(dst: *mut u8, round: usize, page: usize, page_size: usize) {
     let src = contents(round, page, page_size);
+    // SAFETY: callers pass a page of a live mapping of `page_size` bytes.
     unsafe { ptr::copy_nonoverlapping(src.as_ptr(), dst, page_size) };
 }
 
 /// Whether the page at `at` holds round `round`'s bytes; else the first
 /// byte that differs.
 fn check_page(at: *const u8, round: usize, page: usize, page_size: usize) -> Result<(), String> {
+    // SAFETY: callers pass a page of a live, readable mapping.
     let got = unsafe { slice::from_raw_parts(at, page_size) };
     let want = contents(round, page, page_size);
     match got.iter().zip(&want).position(|(g, w)| g != w) {
@@ -260,6 +268,7 @@ fn minor_continue(page_size: usize) -> Outcome {
         let mut seen = Ok(());
         for p in 0..PAGES {
             let page = (base + p * page_size) as *const u8;
+            // SAFETY: a page of the live mapping `base` points into.
             unsafe { ptr::read_volatile(page) }; // faults; returns once resolved
             seen = seen.and(check_page(page, 1, p, page_size));
         }
@@ -382,6 +391,7 @@ fn serve_write_protect(uffd: &Uffd, map: &Mapping) -> Outcome<Vec<u32>> {
 }
 
 fn main() {
+    // SAFETY: sysconf() has no preconditions.
     let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
     // Each test gets the page size.
     type Test = fn(usize) -> Outcome;
