@@ -10,7 +10,13 @@ B=${B:-$top/build}
 SRC=$B/linux
 OUT=$B/out-$IMPL
 JOBS=${JOBS:-$(nproc)}
-KMAKE=(make -s -C "$SRC" O="$OUT" LLVM=1 -j"$JOBS")
+# Both kernels are built by LLVM 22 (clang-22, ld.lld-22, llvm-link-22 from
+# Debian's packages), the LLVM of rustc 1.95, so that the Rust objects can
+# be compiled through bitcode with the C helpers inlined
+# (CONFIG_USERFAULTFD_RUST_INLINE_C); bindgen uses libclang 22 too.
+KLLVM=${KLLVM:--22}
+export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm${KLLVM}/lib}
+KMAKE=(make -s -C "$SRC" O="$OUT" LLVM="$KLLVM" -j"$JOBS")
 
 say() { echo "build[$IMPL]: $*"; }
 die() { echo "build[$IMPL]: ERROR: $*" >&2; exit 1; }
@@ -24,7 +30,7 @@ case $IMPL in
 esac
 [ -f "$top/config/$frag.config" ] ||
 	die "IMPL must name a config/<IMPL>.config (rust, c, rust-nowp, rust-lockdep, c-lockdep, rust-kasan, c-kasan), optionally with -defconfig, not '$IMPL'"
-for t in clang ld.lld rustc bindgen flex bison bc gcc cpio rsync; do
+for t in clang$KLLVM ld.lld$KLLVM llvm-link$KLLVM rustc bindgen flex bison bc gcc cpio rsync; do
 	command -v $t >/dev/null || die "$t not found: run scripts/deps.sh (make deps)"
 done
 mkdir -p "$OUT"
@@ -34,7 +40,7 @@ mkdir -p "$OUT"
 # changed.
 frags=("$top/config/base.config" "$top/config/$frag.config")
 [ $base = defconfig ] && frags=("$top/config/base.config" "$top/config/distro.config" "$top/config/$frag.config")
-sum=$( (if [ $base = defconfig ]; then echo $base; fi; cat "${frags[@]}" "$top/Kconfig") |
+sum=$( (echo "LLVM=$KLLVM"; if [ $base = defconfig ]; then echo $base; fi; cat "${frags[@]}" "$top/Kconfig") |
 	sha256sum | cut -d' ' -f1)
 if [ ! -f "$OUT/.config" ] || [ "$(cat "$OUT/.config.frag-sum" 2>/dev/null)" != "$sum" ]; then
 	say "configuring ($base + ${frags[*]##*/})"
@@ -81,8 +87,8 @@ progress() {
 	{ print; fflush() }
 	END { if (n) printf "%s %d objects built\n", p, n }'
 }
-say "building bzImage with LLVM=1 -j$JOBS"
-make -C "$SRC" O="$OUT" LLVM=1 -j"$JOBS" bzImage 2>&1 | progress
+say "building bzImage with LLVM=$KLLVM -j$JOBS"
+make -C "$SRC" O="$OUT" LLVM="$KLLVM" -j"$JOBS" bzImage 2>&1 | progress
 [ "${PIPESTATUS[0]}" = 0 ] || die "kernel build failed"
 "${KMAKE[@]}" headers_install INSTALL_HDR_PATH="$OUT/hdr" >/dev/null || die "headers_install failed"
 

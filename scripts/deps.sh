@@ -3,8 +3,12 @@
 # Idempotent: safe to run again after an interruption.
 set -euo pipefail
 
-BINDGEN_VERSION=0.70.1
-APT_PKGS="linux-source-6.12 qemu-system-x86 clang llvm lld libclang-dev flex bison bc
+# 0.72.1 at least with libclang 22 (older ones give opaque structs).
+BINDGEN_VERSION=0.72.1
+# clang-22, lld-22, llvm-22 and libclang1-22 (Debian 12's security
+# archive): the LLVM of rustc 1.95, for both kernels (scripts/build.sh).
+APT_PKGS="linux-source-6.12 qemu-system-x86 clang-22 lld-22 llvm-22 libclang1-22
+	clang llvm lld libclang-dev flex bison bc
 	libelf-dev libssl-dev cpio busybox-static bash-static kmod rsync xz-utils gcc make
 	python3 patch git perl libc6-dev"
 
