@@ -130,6 +130,10 @@ int uffd_rs_shmem_get_folio(struct vm_area_struct *vma, unsigned long addr,
 			    struct folio **foliop, struct page **pagep);
 int uffd_rs_put_user_s64(s64 value, s64 __user *ptr);
 bool uffd_rs_cond_resched_fatal_signal_pending(void);
+bool uffd_rs_fatal_signal_pending(void);
+struct folio *uffd_rs_shmem_trylock_folio(struct vm_area_struct *vma,
+					  unsigned long addr,
+					  struct page **pagep);
 u32 uffd_rs_hugetlb_lock(struct vm_area_struct *vma, unsigned long addr,
 			 pte_t **ptepp);
 void uffd_rs_hugetlb_unlock(struct vm_area_struct *vma, u32 hash);

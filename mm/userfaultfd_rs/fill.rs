@@ -31,8 +31,9 @@ use kernel::bindings;
 use kernel::mm::folio::Folio;
 use kernel::mm::hugetlb::HugetlbTempFolio;
 use kernel::mm::uffd::{
-    cond_resched_fatal_signal_pending, put_user_s64, MapChangingReadGuard, MfillFlags, MfillMode,
-    UffdCtx, UffdioArg, UffdioContinue, UffdioCopy, UffdioPoison, UffdioZeropage,
+    cond_resched_fatal_signal_pending, fatal_signal_pending, put_user_s64, MapChangingReadGuard,
+    MfillFlags, MfillMode, UffdCtx, UffdioArg, UffdioContinue, UffdioCopy, UffdioPoison,
+    UffdioZeropage,
 };
 use kernel::mm::virt::VmaReadGuard;
 use kernel::mm::MmWithUser;
@@ -323,7 +324,7 @@ fn fill_passes(
                 hugetlb::fill_pass(vma, req, progress, &mut pending_huge, &mut hugetlb_size)?
             }
             None => run_pass(
-                &mut pte::PteStep::new(&locks.vma, req.flags)?,
+                &mut pte::PteStep::new(&locks.vma, req.flags, req.end())?,
                 req,
                 progress,
                 &mut pending,
@@ -361,6 +362,12 @@ trait FillStep {
     /// The size of the pages it fills, in bytes.
     fn page_size(&self) -> usize;
 
+    /// Whether the step holds a spinlock (a page table's) into its next
+    /// page: the pass must not reschedule after this page then.
+    fn holds_lock(&self) -> bool {
+        false
+    }
+
     /// Fills the page at `dst` (from `src` for COPY).  `ENOENT` with
     /// `pending` set: the source must be copied outside the locks first.
     fn fill(&mut self, dst: usize, src: usize, pending: &mut Option<Self::Pending>) -> Result;
@@ -369,7 +376,8 @@ trait FillStep {
 /// One pass: fills page after page from where `progress` says, until the
 /// end of the range, an error, or a page to copy outside the locks (C: the
 /// loops of `mfill_atomic()` and `mfill_atomic_hugetlb()`).  Gives other
-/// tasks the CPU after each page, and stops with `EINTR` after a page when
+/// tasks the CPU after each page that the step does not hold a lock past
+/// (at least once per PTE table), and stops with `EINTR` after a page when
 /// the task is being killed.
 fn run_pass<S: FillStep>(
     step: &mut S,
@@ -382,7 +390,11 @@ fn run_pass<S: FillStep>(
         let offset = progress.done() as usize;
         let src = req.src + offset;
         let ret = step.fill(req.dst + offset, src, pending);
-        let fatal = cond_resched_fatal_signal_pending();
+        let fatal = if step.holds_lock() {
+            fatal_signal_pending()
+        } else {
+            cond_resched_fatal_signal_pending()
+        };
         match ret {
             Ok(()) => {
                 progress.advance(step.page_size() as u64);

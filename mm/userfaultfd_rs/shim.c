@@ -246,6 +246,43 @@ int uffd_rs_shmem_get_folio(struct vm_area_struct *vma, unsigned long addr,
 	return 0;
 }
 
+/*
+ * The page-cache folio of @addr in shmem @vma, locked and referenced, with
+ * its page in *@pagep, when taking it needs no sleep: shmem_get_folio() of
+ * SGP_NOALLOC would return it as it is (within i_size, uptodate, still in
+ * the mapping), its lock is free and its page is not poisoned.  NULL
+ * otherwise, and the caller asks uffd_rs_shmem_get_folio() for it, which
+ * may sleep (and gives the errors).  For the pages after the first of a
+ * run of UFFDIO_CONTINUE, looked up before the run's PTE lock is taken;
+ * the first one is the only lock the run waits for.
+ */
+struct folio *uffd_rs_shmem_trylock_folio(struct vm_area_struct *vma,
+					  unsigned long addr,
+					  struct page **pagep)
+{
+	struct inode *inode = file_inode(vma->vm_file);
+	pgoff_t pgoff = linear_page_index(vma, addr);
+	struct folio *folio;
+
+	if (((loff_t)pgoff << PAGE_SHIFT) >= i_size_read(inode))
+		return NULL;
+	folio = filemap_get_entry(inode->i_mapping, pgoff);
+	if (!folio || xa_is_value(folio))
+		return NULL;
+	if (!folio_trylock(folio))
+		goto put;
+	if (folio->mapping != inode->i_mapping || !folio_test_uptodate(folio) ||
+	    PageHWPoison(folio_file_page(folio, pgoff)))
+		goto unlock;
+	*pagep = folio_file_page(folio, pgoff);
+	return folio;
+unlock:
+	folio_unlock(folio);
+put:
+	folio_put(folio);
+	return NULL;
+}
+
 /* The result field of a userfaultfd ioctl: 0 or -EFAULT (put_user()) */
 int uffd_rs_put_user_s64(s64 value, s64 __user *ptr)
 {
@@ -256,6 +293,12 @@ int uffd_rs_put_user_s64(s64 value, s64 __user *ptr)
 bool uffd_rs_cond_resched_fatal_signal_pending(void)
 {
 	cond_resched();
+	return fatal_signal_pending(current);
+}
+
+/* The same without cond_resched(), for a page filled under a held lock */
+bool uffd_rs_fatal_signal_pending(void)
+{
 	return fatal_signal_pending(current);
 }
 

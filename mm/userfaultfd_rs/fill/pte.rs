@@ -4,7 +4,8 @@
 //! (C: `mfill_atomic_pte()` and the functions it calls).
 
 use super::FillStep;
-use kernel::mm::folio::Folio;
+use kernel::bindings::{PAGE_SIZE, PMD_SHIFT};
+use kernel::mm::folio::{Folio, LockedFolio};
 use kernel::mm::pgtable::{PmdRef, PteTableGuard};
 use kernel::mm::pte::{Pte, PteMarker};
 use kernel::mm::uffd::{MfillFlags, MfillMode};
@@ -12,6 +13,16 @@ use kernel::mm::virt::{ShmemVma, VmaRef, ZeroPteCache};
 use kernel::prelude::*;
 
 /// The fill step of a pass over an anonymous or shmem VMA.
+///
+/// ZEROPAGE with the zero page and POISON set a PTE and take no step that
+/// sleeps: a run of such pages in one PTE table is filled under one hold
+/// of the table's lock (C takes it for each page), kept from one page to
+/// the next in `held`.  CONTINUE on shmem does the same for a run of up
+/// to [`CONTINUE_RUN`] pages whose folios it locks first ([`ContinueRun`]).
+/// Each page is still checked and counted on its own, in C's order, so
+/// the count, the errno of the first page that fails and the check for a
+/// fatal signal after each page stay C's; only the reschedule point moves
+/// to the end of the run (at most one PTE table, 512 pages, apart).
 pub(super) struct PteStep<'a> {
     vma: &'a VmaRef,
     /// The VMA as shmem, if it is: asked of C once per pass.
@@ -21,13 +32,98 @@ pub(super) struct PteStep<'a> {
     /// The PMD entry of the last page filled: the pages after it in the
     /// same PTE table use it rather than walk the page tables again.
     last_pmd: Option<PmdRef<'a>>,
+    /// The PTE table locked for the next page of a run, at its PTE.
+    /// Declared before `run`: when the step is dropped, the table lock is
+    /// released before the run's folios, as C releases them.
+    held: Option<PteTableGuard<'a>>,
+    /// CONTINUE: the run's next folios, locked.
+    run: ContinueRun,
+    /// One past the last address of the fill, in bytes.
+    end: usize,
+}
+
+/// The bytes one PTE table maps.
+const PMD_SIZE: usize = 1 << PMD_SHIFT;
+
+/// The most pages a run of CONTINUE locks the folios of before it takes
+/// the PTE table's lock.
+pub(super) const CONTINUE_RUN: usize = 16;
+
+/// The folios of the next pages of a CONTINUE run, locked and referenced,
+/// in address order from `addr`; the first `None` ends the run.
+struct ContinueRun {
+    folios: [Option<LockedFolio>; CONTINUE_RUN],
+    /// The index in `folios` of the next page's folio.
+    next: usize,
+    /// The address of the next page, in bytes.
+    addr: usize,
+}
+
+impl ContinueRun {
+    fn new() -> Self {
+        Self {
+            folios: [const { None }; CONTINUE_RUN],
+            next: CONTINUE_RUN,
+            addr: 0,
+        }
+    }
+
+    /// Whether the run holds the folio of a next page.
+    #[inline]
+    fn is_empty(&self) -> bool {
+        !matches!(self.folios.get(self.next), Some(Some(_)))
+    }
+
+    /// The folio of `addr`, if it is the run's next page.
+    #[inline]
+    fn take(&mut self, addr: usize) -> Option<LockedFolio> {
+        if addr != self.addr {
+            return None;
+        }
+        let folio = self.folios.get_mut(self.next)?.take()?;
+        self.next += 1;
+        self.addr += PAGE_SIZE;
+        Some(folio)
+    }
+
+    /// Starts a run at `addr`: the folios of the pages from `addr` up to
+    /// `end` that the page cache holds and that can be locked without
+    /// sleeping ([`ShmemVma::trylock_cache_folio`]), until the first that
+    /// cannot.  Whatever the run still held is dropped first.
+    #[inline]
+    fn start(&mut self, shmem: &ShmemVma, addr: usize, end: usize) {
+        self.clear();
+        self.next = 0;
+        self.addr = addr;
+        let mut at = addr;
+        for slot in self.folios.iter_mut() {
+            if at >= end {
+                break;
+            }
+            match shmem.trylock_cache_folio(at) {
+                Some(folio) => *slot = Some(folio),
+                None => break,
+            }
+            at += PAGE_SIZE;
+        }
+    }
+
+    /// Unlocks and puts the folios the run still holds.
+    #[inline]
+    fn clear(&mut self) {
+        for slot in self.folios.iter_mut().skip(self.next) {
+            *slot = None;
+        }
+        self.next = CONTINUE_RUN;
+    }
 }
 
 impl<'a> PteStep<'a> {
     /// C: the VMA checks of `mfill_atomic()` after the hugetlb hand-off:
     /// anonymous or shmem memory only, and CONTINUE only on shmem, which
     /// has a page cache (`EINVAL` otherwise).
-    pub(super) fn new(vma: &'a VmaRef, flags: MfillFlags) -> Result<Self> {
+    /// `end` is one past the last address of the fill, in bytes.
+    pub(super) fn new(vma: &'a VmaRef, flags: MfillFlags, end: usize) -> Result<Self> {
         let shmem = if vma.is_anonymous() {
             None
         } else {
@@ -42,7 +138,115 @@ impl<'a> PteStep<'a> {
             flags,
             zero: ZeroPteCache::new(vma),
             last_pmd: None,
+            held: None,
+            run: ContinueRun::new(),
+            end,
         })
+    }
+
+    /// The PTE table of `dst` locked: the one held from the page before,
+    /// or found through the PMD entry of the last page filled, or after a
+    /// walk that allocates what is missing.  `EAGAIN` when the table went
+    /// away right after a walk (khugepaged), as in C; with an earlier
+    /// page's entry, walks once more, as C walks for every page.
+    #[inline]
+    fn lock_table(&mut self, dst: usize) -> Result<PteTableGuard<'a>> {
+        if let Some(table) = self.held.take() {
+            if table.addr() == dst {
+                return Ok(table);
+            }
+        }
+        let mut reused = self.last_pmd.take().and_then(|pmd| pmd.for_addr(dst));
+        // At most two rounds: the second one after a fresh walk.
+        loop {
+            let pmd = match reused {
+                Some(pmd) => pmd,
+                None => self.vma.prepare_pte_table(dst)?,
+            };
+            match PteTableGuard::lock_pmd(pmd)? {
+                Some(table) => {
+                    self.last_pmd = Some(pmd);
+                    return Ok(table);
+                }
+                None if reused.take().is_some() => continue,
+                None => return Err(EAGAIN),
+            }
+        }
+    }
+
+    /// C: `mfill_atomic_pte_zeropage()` with the zero page, and
+    /// `mfill_atomic_pte_poison()`: sets the PTE of `dst` to `pte` (the
+    /// zero page, or a poisoned marker) where it is none; `EFAULT` beyond
+    /// the end of the VMA's file, `EEXIST` over anything else, a marker
+    /// included.  The table stays locked for the next page when that is
+    /// in the same table and in the fill.
+    #[inline]
+    fn set_pte(&mut self, dst: usize, pte: Pte) -> Result {
+        let mut table = self.lock_table(dst)?;
+        if self.vma.file_over_size(dst) {
+            return Err(EFAULT);
+        }
+        if !table.get().is_none() {
+            return Err(EEXIST);
+        }
+        table.set_over_none_mostly(pte)?;
+        if self.end.saturating_sub(dst) > PAGE_SIZE && table.next_page() {
+            self.held = Some(table);
+        }
+        Ok(())
+    }
+
+    /// C: `mfill_atomic_pte_continue()`: maps the page the shmem page
+    /// cache holds at `dst` (never allocates: `EFAULT` without one, and
+    /// shmem's errors; `EIO` for a page with a memory error), then, as
+    /// `mfill_atomic_install_pte()`, `EAGAIN` if the PTE table went away,
+    /// `EFAULT` beyond the end of the file, `EEXIST` if the PTE maps
+    /// something.  The first page of a run waits for its folio; the
+    /// folios of the next pages in the same table are taken if that needs
+    /// no sleep, and the table then stays locked from page to page.  On an
+    /// error the run ends: the table lock goes first, then the folios.
+    #[inline]
+    fn fill_continue(&mut self, shmem: &'a ShmemVma, dst: usize) -> Result {
+        let ret = self.continue_page(shmem, dst);
+        if ret.is_err() {
+            self.held = None;
+            self.run.clear();
+        }
+        ret
+    }
+
+    #[inline]
+    fn continue_page(&mut self, shmem: &'a ShmemVma, dst: usize) -> Result {
+        let folio = match self.run.take(dst) {
+            Some(folio) => folio,
+            None => {
+                // A new run: no lock is held into the lookup, which sleeps.
+                self.held = None;
+                self.run.clear();
+                let folio = shmem.get_folio_noalloc(dst)?;
+                if folio.page_hwpoison() {
+                    return Err(EIO);
+                }
+                let table_end = (dst | (PMD_SIZE - 1)).wrapping_add(1);
+                self.run
+                    .start(shmem, dst + PAGE_SIZE, self.end.min(table_end));
+                folio
+            }
+        };
+        // Dropped before `folio` on an error: the PTE lock goes first.
+        let mut table = self.lock_table(dst)?;
+        if self.vma.file_over_size(dst) {
+            return Err(EFAULT);
+        }
+        if let Err((e, folio)) = table.install_cache_folio_keep_locked(folio, self.flags) {
+            drop(table);
+            drop(folio);
+            return Err(e);
+        }
+        if !self.run.is_empty() && table.next_page() {
+            self.held = Some(table);
+        }
+        Ok(())
     }
 
     /// C: `mfill_atomic_pte()`: the page of `pmd`'s address, whose PTE
@@ -51,24 +255,22 @@ impl<'a> PteStep<'a> {
     fn fill_at(&mut self, pmd: PmdRef<'a>, src: usize, pending: &mut Option<Folio>) -> Result {
         let vma = self.vma;
         match (self.flags.mode(), self.shmem) {
-            (MfillMode::Continue, Some(shmem)) => mfill_atomic_pte_continue(shmem, pmd, self.flags),
-            (MfillMode::Continue, None) => Err(EINVAL),
-            (MfillMode::Poison, _) => mfill_atomic_pte_poison(vma, pmd),
             // A private mapping, of anonymous memory or of a shmem file,
             // gets anonymous pages: filling a hole of a private shmem
             // mapping must not create the page in the file.
             (MfillMode::Copy, _) if !vma.is_shared() => {
                 mfill_atomic_pte_copy(vma, pmd, src, self.flags, pending)
             }
-            (MfillMode::Zeropage, _) if !vma.is_shared() => {
-                mfill_atomic_pte_zeropage(vma, pmd, &mut self.zero)
-            }
+            (MfillMode::Zeropage, _) if !vma.is_shared() => mfill_atomic_pte_zeroed_folio(vma, pmd),
             // Shared shmem: the page goes into the page cache.
             (MfillMode::Copy | MfillMode::Zeropage, Some(shmem)) => {
                 super::shmem::shmem_mfill_atomic_pte(shmem, pmd, src, self.flags, pending)
             }
-            // Shared anonymous memory was refused by the pass's checks.
-            (MfillMode::Copy | MfillMode::Zeropage, None) => Err(EINVAL),
+            // Shared anonymous memory was refused by the pass's checks;
+            // POISON and CONTINUE never get here (`fill`), and CONTINUE
+            // without shmem was refused by `new`.
+            (MfillMode::Copy | MfillMode::Zeropage | MfillMode::Poison, None)
+            | (MfillMode::Continue | MfillMode::Poison, _) => Err(EINVAL),
         }
     }
 }
@@ -78,11 +280,34 @@ impl FillStep for PteStep<'_> {
 
     #[inline]
     fn page_size(&self) -> usize {
-        kernel::bindings::PAGE_SIZE
+        PAGE_SIZE
+    }
+
+    #[inline]
+    fn holds_lock(&self) -> bool {
+        self.held.is_some()
     }
 
     #[inline]
     fn fill(&mut self, dst: usize, src: usize, pending: &mut Option<Folio>) -> Result {
+        match self.flags.mode() {
+            MfillMode::Poison => return self.set_pte(dst, Pte::new_marker(PteMarker::POISONED)),
+            MfillMode::Continue => {
+                if let Some(shmem) = self.shmem {
+                    return self.fill_continue(shmem, dst);
+                }
+            }
+            // A private mapping gets the zero page where the mm may map
+            // it; shared shmem gets a page in the page cache.
+            MfillMode::Zeropage if !self.vma.is_shared() => {
+                if let Some(zero) = self.zero.get(dst) {
+                    return self.set_pte(dst, zero);
+                }
+            }
+            _ => {}
+        }
+        // A page that sleeps: no table stays locked into it.
+        self.held = None;
         let mut reused = self.last_pmd.take().and_then(|pmd| pmd.for_addr(dst));
         // At most two rounds: the second one after a fresh walk.
         loop {
@@ -153,45 +378,11 @@ fn mfill_atomic_pte_copy(
     install_new_folio(vma, pmd, folio, flags)
 }
 
-/// C: `mfill_atomic_pte_zeropage()`: the shared zero page, or a zeroed
-/// page where the mm may not map the zero page.  Only over a none PTE: a
-/// marker is kept (`EEXIST`), unlike COPY.
-fn mfill_atomic_pte_zeropage<'a>(
-    vma: &'a VmaRef,
-    pmd: PmdRef<'a>,
-    zero: &mut ZeroPteCache<'_>,
-) -> Result {
-    let Some(zero) = zero.get(pmd.addr()) else {
-        // C: `mfill_atomic_pte_zeroed_folio()`, never write-protected.
-        let mut folio = Folio::alloc_anon(vma, pmd.addr(), true)?;
-        folio.prepare_new(vma)?;
-        let flags = MfillFlags::new(MfillMode::Zeropage, false);
-        return install_new_folio(vma, pmd, folio, flags);
-    };
-    let mut table = lock_for_fill(vma, pmd)?;
-    if !table.get().is_none() {
-        return Err(EEXIST);
-    }
-    table.set_over_none_mostly(zero)
-}
-
-/// C: `mfill_atomic_pte_continue()`: maps the page the shmem page cache
-/// already holds (never allocates: `EFAULT` without one; `EIO` for a page
-/// with a memory error).
-fn mfill_atomic_pte_continue(shmem: &ShmemVma, pmd: PmdRef<'_>, flags: MfillFlags) -> Result {
-    let folio = shmem.get_folio_noalloc(pmd.addr())?;
-    if folio.page_hwpoison() {
-        return Err(EIO);
-    }
-    lock_for_fill(shmem, pmd)?.install_cache_folio(folio, flags)
-}
-
-/// C: `mfill_atomic_pte_poison()`: a poisoned marker, so that an access
-/// raises `SIGBUS`.  Only over a none PTE: never over a marker.
-fn mfill_atomic_pte_poison<'a>(vma: &'a VmaRef, pmd: PmdRef<'a>) -> Result {
-    let mut table = lock_for_fill(vma, pmd)?;
-    if !table.get().is_none() {
-        return Err(EEXIST);
-    }
-    table.set_over_none_mostly(Pte::new_marker(PteMarker::POISONED))
+/// C: `mfill_atomic_pte_zeroed_folio()`: ZEROPAGE where the mm may not
+/// map the zero page: a zeroed anonymous page, never write-protected.
+fn mfill_atomic_pte_zeroed_folio<'a>(vma: &'a VmaRef, pmd: PmdRef<'a>) -> Result {
+    let mut folio = Folio::alloc_anon(vma, pmd.addr(), true)?;
+    folio.prepare_new(vma)?;
+    let flags = MfillFlags::new(MfillMode::Zeropage, false);
+    install_new_folio(vma, pmd, folio, flags)
 }

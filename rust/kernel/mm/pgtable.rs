@@ -181,6 +181,27 @@ impl<'a> PteTableGuard<'a> {
         Ok(())
     }
 
+    /// Maps the page of `folio` here as [`Self::install_cache_folio`]
+    /// does, but keeps the table locked for the next page of a run, and
+    /// unlocks the folio at once, under the PTE lock (as C's fault-around,
+    /// `filemap_map_pages()`, does).  On an error (`EEXIST` if the PTE maps
+    /// something) the folio comes back, locked and referenced: drop it
+    /// after the guard, as C puts it after the PTE lock.
+    #[inline]
+    pub fn install_cache_folio_keep_locked(
+        &mut self,
+        folio: LockedFolio,
+        flags: MfillFlags,
+    ) -> core::result::Result<(), (Error, LockedFolio)> {
+        match self.install_page(&folio.page(), flags, false) {
+            Ok(()) => {
+                folio.unlock_mapped();
+                Ok(())
+            }
+            Err(e) => Err((e, folio)),
+        }
+    }
+
     /// Maps the page of `folio`, a shmem folio this fill just added to the
     /// page cache, here (the end of C's `shmem_mfill_atomic_pte()`): as
     /// [`Self::install_cache_folio`], and the folio joins the LRU.  Then
@@ -244,6 +265,25 @@ impl<'a> PteTableGuard<'a> {
             )
         };
         Ok(())
+    }
+
+    /// Moves the guard on to the next page's PTE, if that is in the same
+    /// table and its address in the same VMA; `false` (the guard stays
+    /// where it is) otherwise.  A fill of a run of pages so takes the
+    /// table's lock once per table, where C takes it once per page.
+    #[inline]
+    pub fn next_page(&mut self) -> bool {
+        let next = self.slot.addr.wrapping_add(bindings::PAGE_SIZE);
+        if next >= self.vma.end() || (next ^ self.slot.addr) >> bindings::PMD_SHIFT != 0 {
+            return false;
+        }
+        // SAFETY: `next` is in the same `PMD_SIZE` block as the current
+        // address, so its PTE is the next entry of the same mapped table,
+        // whose lock is held (type invariant); it is in the same VMA.
+        self.slot.ptep = unsafe { self.slot.ptep.add(1) };
+        // INVARIANT: `ptep` is the PTE of `next`, in the same locked table.
+        self.slot.addr = next;
+        true
     }
 
     /// Sets the PTE to `pte` where it is none or a marker, which maps

@@ -39,6 +39,27 @@ impl ShmemVma {
         }
     }
 
+    /// The page-cache folio behind `addr`, locked and referenced, if taking
+    /// it needs no sleep: [`Self::get_folio_noalloc`] would return it as
+    /// it is (within the file, uptodate, not poisoned) and its lock is
+    /// free.  `None` otherwise, where that function tells what is there.
+    /// For the pages after the first of a run, looked up before the run's
+    /// PTE table is locked, so that the run waits for one folio lock only.
+    #[inline]
+    pub fn trylock_cache_folio(&self, addr: usize) -> Option<LockedFolio> {
+        let mut page = core::ptr::null_mut();
+        // SAFETY: a stable shmem VMA (type invariant), which has a file;
+        // the lookup returns a locked, referenced folio or NULL.
+        let folio =
+            unsafe { bindings::uffd_rs_shmem_trylock_folio(self.as_ptr(), addr as _, &mut page) };
+        match (NonNull::new(folio), NonNull::new(page)) {
+            // SAFETY: locked and referenced by the lookup, and `page` is
+            // the page of `addr` in it.
+            (Some(folio), Some(page)) => Some(unsafe { LockedFolio::from_raw(folio, page) }),
+            _ => None,
+        }
+    }
+
     /// Accounts one block of the file's size limit for a page being
     /// filled (C: `shmem_inode_acct_blocks(inode, 1)`).  `ENOMEM` when it
     /// cannot (the file system is full, a quota or the overcommit limit

@@ -317,3 +317,13 @@ pub fn cond_resched_fatal_signal_pending() -> bool {
     // rest reads the current task's signal state.
     unsafe { bindings::uffd_rs_cond_resched_fatal_signal_pending() }
 }
+
+/// Tells whether the current task is being killed (C:
+/// `fatal_signal_pending(current)`), without giving up the CPU: for a
+/// step of a loop that holds a spinlock into the next step, where
+/// [`cond_resched_fatal_signal_pending`] must not be called.
+#[inline]
+pub fn fatal_signal_pending() -> bool {
+    // SAFETY: no preconditions; reads the current task's signal state.
+    unsafe { bindings::uffd_rs_fatal_signal_pending() }
+}

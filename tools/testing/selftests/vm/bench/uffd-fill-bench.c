@@ -34,6 +34,17 @@
  *                    MAP_SHARED, registered MISSING: one poison marker per
  *                    2M page, no memory touched; per 2M page (HPAGES
  *                    pages).  Checked: every page raises SIGBUS after.
+ * Added later still, and run after all of the above: the same fills done
+ * K pages at a time, one ioctl over each next K pages of the range (K = 16,
+ * 64, 512: a part of a PTE table, a whole one); the figure is the time of
+ * all the ioctls / pages, so it carries the per-call cost of NPAGES / K
+ * calls:
+ *   zeropage-anon-K  UFFDIO_ZEROPAGE as in zeropage-anon (NPAGES pages)
+ *   poison-anon-K    UFFDIO_POISON into private anon registered MISSING
+ *                    (NPAGES pages); checked: every page raises SIGBUS
+ *                    after.  Skipped without UFFD_FEATURE_POISON
+ *   continue-shmem-K UFFDIO_CONTINUE as in continue-shmem (NPAGES pages,
+ *                    a memfd of its own populated the same way)
  * The hugetlb rows use at most UFFD_BENCH_HPAGES huge pages when that is
  * set in the environment (runs on a host with a small pool; the guest sets
  * nothing), and each frees its pages before the next row.
@@ -212,6 +223,41 @@ static double fill_once(char *dst, size_t n, size_t unit, __u64 mode,
 		do_poison(uffd, dst, len);
 	else
 		do_continue(uffd, dst, len);
+	t = (now_ns() - t0) / n;
+	/* Unregister first: a page left unfilled reads wrong, not hangs. */
+	unreg(uffd, dst, len);
+	if (how == POISON)
+		check_poisoned(dst, n, unit, what);
+	else
+		check(dst, n, unit, how == ZEROPAGE, what);
+	close(uffd);
+	return t;
+}
+
+/*
+ * As fill_once(), but one ioctl per `k` units, each over the next k
+ * (ZEROPAGE, POISON or CONTINUE; k divides n); returns the time of all of
+ * them per unit.  Checks the contents after.
+ */
+static double fill_chunks(char *dst, size_t n, size_t unit, __u64 mode,
+			  enum fill how, size_t k, const char *what)
+{
+	size_t len = n * unit, step = k * unit, off;
+	int uffd = new_uffd(0);
+	double t0, t;
+
+	if (!k || n % k)
+		fail("K pages per ioctl do not divide the range", k);
+	reg(uffd, dst, len, mode);
+	t0 = now_ns();
+	for (off = 0; off < len; off += step) {
+		if (how == ZEROPAGE)
+			do_zeropage(uffd, dst + off, step);
+		else if (how == POISON)
+			do_poison(uffd, dst + off, step);
+		else
+			do_continue(uffd, dst + off, step);
+	}
 	t = (now_ns() - t0) / n;
 	/* Unregister first: a page left unfilled reads wrong, not hangs. */
 	unreg(uffd, dst, len);
@@ -439,6 +485,85 @@ static void hugetlb_rows(__u64 feat)
 	}
 }
 
+/* The run lengths of the K-pages-per-ioctl rows. */
+static const size_t chunk_pages[] = { 16, 64, 512 };
+
+/*
+ * zeropage-anon-K and poison-anon-K: REPEAT fills of NPAGES pages of new
+ * private anon, K pages per ioctl; prints the median per page.
+ */
+static void anon_chunk_rows(__u64 feat)
+{
+	static const enum fill hows[] = { ZEROPAGE, POISON };
+	size_t len = NPAGES * pgsz;
+	double t[REPEAT];
+	char name[64], what[96];
+
+	for (size_t h = 0; h < ARRAY_SIZE(hows); h++) {
+		const char *row = hows[h] == ZEROPAGE ? "zeropage-anon" : "poison-anon";
+
+		if (hows[h] == POISON) {
+			if (!(feat & UFFD_FEATURE_POISON)) {
+				printf("# SKIP poison-anon-16 poison-anon-64 poison-anon-512: no UFFD_FEATURE_POISON\n");
+				continue;
+			}
+			if (catch_sigbus())
+				die("sigaction SIGBUS");
+		}
+		for (size_t c = 0; c < ARRAY_SIZE(chunk_pages); c++) {
+			snprintf(name, sizeof(name), "%s-%zu", row, chunk_pages[c]);
+			snprintf(what, sizeof(what), "%s: %s", name,
+				 hows[h] == POISON ? "no SIGBUS" : "not zero");
+			for (int r = 0; r < REPEAT; r++) {
+				char *p = map_anon(len);
+
+				t[r] = fill_chunks(p, NPAGES, pgsz, UFFDIO_REGISTER_MODE_MISSING,
+						   hows[h], chunk_pages[c], what);
+				if (munmap(p, len))
+					die("munmap");
+			}
+			printf("bench %s %.1f\n", name, median(t, REPEAT));
+		}
+	}
+}
+
+/*
+ * continue-shmem-K: as continue-shmem (a memfd stamped through a mapping
+ * that is never registered, mapped afresh and registered MINOR for every
+ * repeat), K pages per ioctl.
+ */
+static void continue_chunk_rows(__u64 feat)
+{
+	size_t len = NPAGES * pgsz;
+	double t[REPEAT];
+	char name[64], what[96], *p;
+	int fd;
+
+	if (!(feat & UFFD_FEATURE_MINOR_SHMEM)) {
+		printf("# SKIP continue-shmem-16 continue-shmem-64 continue-shmem-512: no UFFD_FEATURE_MINOR_SHMEM\n");
+		return;
+	}
+	fd = new_memfd("fill-minor-chunks", 0, len);
+	p = map_shared(fd, len);
+	stamp(p, NPAGES, pgsz);
+	if (munmap(p, len))
+		die("munmap");
+
+	for (size_t c = 0; c < ARRAY_SIZE(chunk_pages); c++) {
+		snprintf(name, sizeof(name), "continue-shmem-%zu", chunk_pages[c]);
+		snprintf(what, sizeof(what), "%s: wrong data", name);
+		for (int r = 0; r < REPEAT; r++) {
+			p = map_shared(fd, len);
+			t[r] = fill_chunks(p, NPAGES, pgsz, UFFDIO_REGISTER_MODE_MINOR,
+					   CONTINUE, chunk_pages[c], what);
+			if (munmap(p, len))
+				die("munmap");
+		}
+		printf("bench %s %.1f\n", name, median(t, REPEAT));
+	}
+	close(fd);
+}
+
 int main(void)
 {
 	double t[REPEAT];
@@ -564,5 +689,8 @@ int main(void)
 	/* The rows added later, after the older ones. */
 	shmem_rows(feat);
 	hugetlb_rows(feat);
+	/* Added after those, and run after them. */
+	anon_chunk_rows(feat);
+	continue_chunk_rows(feat);
 	return 0;
 }
