@@ -304,6 +304,16 @@ bool uffd_rs_fatal_signal_pending(void)
 
 #ifdef CONFIG_HUGETLB_PAGE
 /*
+ * huge_page_size(hstate_vma(@vma)) of a hugetlb VMA: what
+ * vma_kernel_pagesize() answers for it, without its indirect call through
+ * vm_ops (a retpoline with the Spectre mitigations).
+ */
+unsigned long uffd_rs_hugetlb_page_size(struct vm_area_struct *vma)
+{
+	return huge_page_size(hstate_vma(vma));
+}
+
+/*
  * The hugetlb fill's locks for @addr of hugetlb @vma (the start of the
  * loop of mfill_atomic_hugetlb()): the fault mutex of its page-cache index
  * (serializes with faults on it), then the hugetlb VMA lock (keeps shared

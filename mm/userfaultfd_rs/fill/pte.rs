@@ -36,8 +36,9 @@ pub(super) struct PteStep<'a> {
     /// Declared before `run`: when the step is dropped, the table lock is
     /// released before the run's folios, as C releases them.
     held: Option<PteTableGuard<'a>>,
-    /// CONTINUE: the run's next folios, locked.
-    run: ContinueRun,
+    /// CONTINUE: the run's next folios, locked (made at the first page:
+    /// the other modes do not pay for its setup and drop).
+    run: Option<ContinueRun>,
     /// One past the last address of the fill, in bytes.
     end: usize,
 }
@@ -60,6 +61,7 @@ struct ContinueRun {
 }
 
 impl ContinueRun {
+    #[inline]
     fn new() -> Self {
         Self {
             folios: [const { None }; CONTINUE_RUN],
@@ -139,7 +141,7 @@ impl<'a> PteStep<'a> {
             zero: ZeroPteCache::new(vma),
             last_pmd: None,
             held: None,
-            run: ContinueRun::new(),
+            run: None,
             end,
         })
     }
@@ -210,26 +212,35 @@ impl<'a> PteStep<'a> {
         let ret = self.continue_page(shmem, dst);
         if ret.is_err() {
             self.held = None;
-            self.run.clear();
+            if let Some(run) = self.run.as_mut() {
+                run.clear();
+            }
         }
         ret
     }
 
     #[inline]
     fn continue_page(&mut self, shmem: &'a ShmemVma, dst: usize) -> Result {
-        let folio = match self.run.take(dst) {
+        let folio = match self.run.as_mut().and_then(|run| run.take(dst)) {
             Some(folio) => folio,
             None => {
                 // A new run: no lock is held into the lookup, which sleeps.
                 self.held = None;
-                self.run.clear();
+                if let Some(run) = self.run.as_mut() {
+                    run.clear();
+                }
                 let folio = shmem.get_folio_noalloc(dst)?;
                 if folio.page_hwpoison() {
                     return Err(EIO);
                 }
+                // The next pages of the fill in the same table, if any (a
+                // fill of one page, a fault's, makes no run).
                 let table_end = (dst | (PMD_SIZE - 1)).wrapping_add(1);
-                self.run
-                    .start(shmem, dst + PAGE_SIZE, self.end.min(table_end));
+                let run_end = self.end.min(table_end);
+                if run_end - dst > PAGE_SIZE {
+                    let run = self.run.get_or_insert_with(ContinueRun::new);
+                    run.start(shmem, dst + PAGE_SIZE, run_end);
+                }
                 folio
             }
         };
@@ -243,7 +254,7 @@ impl<'a> PteStep<'a> {
             drop(folio);
             return Err(e);
         }
-        if !self.run.is_empty() && table.next_page() {
+        if self.run.as_ref().is_some_and(|run| !run.is_empty()) && table.next_page() {
             self.held = Some(table);
         }
         Ok(())

@@ -59,10 +59,13 @@ impl VmaRef {
 
 impl HugetlbVma {
     /// The size of the VMA's huge pages in bytes (C:
-    /// `vma_kernel_pagesize()`).
+    /// `huge_page_size(hstate_vma())`, what `vma_kernel_pagesize()` gives
+    /// without its indirect call).
     #[inline]
     pub fn page_size(&self) -> usize {
-        self.kernel_pagesize()
+        // SAFETY: a stable hugetlb VMA (type invariant), whose file is a
+        // hugetlbfs one with its hstate.
+        unsafe { bindings::uffd_rs_hugetlb_page_size(self.as_ptr()) as usize }
     }
 
     /// The page-cache index, in huge pages, of the huge page at `addr`
