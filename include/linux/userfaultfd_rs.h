@@ -134,6 +134,7 @@ bool uffd_rs_fatal_signal_pending(void);
 struct folio *uffd_rs_shmem_trylock_folio(struct vm_area_struct *vma,
 					  unsigned long addr,
 					  struct page **pagep);
+bool uffd_rs_shmem_continue_pmd(struct vm_area_struct *vma, unsigned long addr);
 unsigned long uffd_rs_hugetlb_page_size(struct vm_area_struct *vma);
 u32 uffd_rs_hugetlb_lock(struct vm_area_struct *vma, unsigned long addr,
 			 pte_t **ptepp);

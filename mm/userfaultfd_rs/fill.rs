@@ -359,18 +359,22 @@ trait FillStep {
     /// be read under them: [`Folio`] or [`HugetlbTempFolio`].
     type Pending;
 
-    /// The size of the pages it fills, in bytes.
-    fn page_size(&self) -> usize;
-
     /// Whether the step holds a spinlock (a page table's) into its next
     /// page: the pass must not reschedule after this page then.
     fn holds_lock(&self) -> bool {
         false
     }
 
-    /// Fills the page at `dst` (from `src` for COPY).  `ENOENT` with
-    /// `pending` set: the source must be copied outside the locks first.
-    fn fill(&mut self, dst: usize, src: usize, pending: &mut Option<Self::Pending>) -> Result;
+    /// Fills the page at `dst` (from `src` for COPY); returns the bytes
+    /// filled: the page size, or a whole aligned block of pages that one
+    /// PMD maps.  `ENOENT` with `pending` set: the source must be copied
+    /// outside the locks first.
+    fn fill(
+        &mut self,
+        dst: usize,
+        src: usize,
+        pending: &mut Option<Self::Pending>,
+    ) -> Result<usize>;
 }
 
 /// One pass: fills page after page from where `progress` says, until the
@@ -385,7 +389,8 @@ fn run_pass<S: FillStep>(
     progress: &mut FillProgress,
     pending: &mut Option<S::Pending>,
 ) -> Result<PassEnd> {
-    // Each round fills a page or ends the pass: at most `len / page_size`.
+    // Each round fills at least a page or ends the pass: at most one
+    // round per page of the range.
     while (progress.done() as usize) < req.len {
         let offset = progress.done() as usize;
         let src = req.src + offset;
@@ -396,8 +401,8 @@ fn run_pass<S: FillStep>(
             cond_resched_fatal_signal_pending()
         };
         match ret {
-            Ok(()) => {
-                progress.advance(step.page_size() as u64);
+            Ok(filled) => {
+                progress.advance(filled as u64);
                 if fatal {
                     return Err(EINTR);
                 }

@@ -22,6 +22,7 @@
 #include <linux/uaccess.h>
 #include <linux/userfaultfd_k.h>
 #include <linux/userfaultfd_rs.h>
+#include <linux/pgalloc.h>
 #include <asm/tlb.h>
 #include "../internal.h"
 
@@ -281,6 +282,66 @@ unlock:
 put:
 	folio_put(folio);
 	return NULL;
+}
+
+/*
+ * UFFDIO_CONTINUE of the PMD_SIZE block at @addr of shmem @vma with one
+ * PMD, as a fault maps a PMD-sized page-cache folio (do_set_pmd()): when
+ * the block lies within i_size, its PMD entry is empty (no PTE table, so
+ * no page of it is mapped and no marker kept), the page cache holds one
+ * PMD-sized folio for all of it, and do_set_pmd() finds the VMA fit for a
+ * PMD there (address and file offset aligned, the block inside the VMA,
+ * THP not disabled for it, no poisoned page).  Writable and dirty in a
+ * writable shared mapping, as mfill_atomic_install_pte() makes each PTE.
+ * Returns true when mapped (the lookup's reference went to the mapping);
+ * false, having mapped nothing, for the caller to map the pages with PTEs
+ * (which also gives any error).  The caller holds the VMA's lock.
+ */
+bool uffd_rs_shmem_continue_pmd(struct vm_area_struct *vma, unsigned long addr)
+{
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	struct inode *inode = file_inode(vma->vm_file);
+	pgoff_t pgoff = linear_page_index(vma, addr);
+	struct vm_fault vmf = {
+		.vma = vma,
+		.address = addr,
+		.pgoff = pgoff,
+	};
+	struct folio *folio = NULL;
+	bool mapped = false;
+	pgd_t *pgd;
+	p4d_t *p4d;
+	pud_t *pud;
+
+	if ((loff_t)(pgoff + HPAGE_PMD_NR) << PAGE_SHIFT > i_size_read(inode))
+		return false;
+	pgd = pgd_offset(vma->vm_mm, addr);
+	p4d = p4d_alloc(vma->vm_mm, pgd, addr);
+	if (!p4d)
+		return false;
+	pud = pud_alloc(vma->vm_mm, p4d, addr);
+	if (!pud)
+		return false;
+	vmf.pmd = pmd_alloc(vma->vm_mm, pud, addr);
+	if (!vmf.pmd || !pmd_none(pmdp_get_lockless(vmf.pmd)))
+		return false;
+	if (shmem_get_folio(inode, pgoff, 0, &folio, SGP_NOALLOC) || !folio)
+		return false;
+	if (folio->index == pgoff && folio_test_pmd_mappable(folio)) {
+		if ((vma->vm_flags & (VM_SHARED | VM_WRITE)) ==
+		    (VM_SHARED | VM_WRITE))
+			vmf.flags = FAULT_FLAG_WRITE;
+		mapped = !do_set_pmd(&vmf, &folio->page);
+	}
+	if (vmf.prealloc_pte)
+		pte_free(vma->vm_mm, vmf.prealloc_pte);
+	folio_unlock(folio);
+	if (!mapped)
+		folio_put(folio);
+	return mapped;
+#else
+	return false;
+#endif
 }
 
 /* The result field of a userfaultfd ioctl: 0 or -EFAULT (put_user()) */

@@ -26,19 +26,20 @@ impl FillStep for HugetlbStep<'_> {
     type Pending = HugetlbTempFolio;
 
     #[inline]
-    fn page_size(&self) -> usize {
-        self.size
-    }
-
-    #[inline]
-    fn fill(&mut self, dst: usize, src: usize, pending: &mut Option<HugetlbTempFolio>) -> Result {
+    fn fill(
+        &mut self,
+        dst: usize,
+        src: usize,
+        pending: &mut Option<HugetlbTempFolio>,
+    ) -> Result<usize> {
         let lock = HugetlbFillLock::lock(self.vma, dst, self.size)?;
         // Only CONTINUE maps over a present page (its own, from the page
         // cache; hugetlb checks that).
         if self.flags.mode() != MfillMode::Continue && !lock.get().is_huge_none_mostly() {
             return Err(EEXIST);
         }
-        hugetlb_mfill_atomic_pte(&lock, src, self.flags, pending)
+        hugetlb_mfill_atomic_pte(&lock, src, self.flags, pending)?;
+        Ok(self.size)
     }
 }
 

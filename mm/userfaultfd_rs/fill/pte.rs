@@ -260,6 +260,28 @@ impl<'a> PteStep<'a> {
         Ok(())
     }
 
+    /// CONTINUE of the whole aligned `PMD_SIZE` block at `dst` with one
+    /// PMD ([`ShmemVma::continue_pmd`]), when the fill covers the block
+    /// and the VMA is not registered for write protection: file memory
+    /// has no uffd-wp bit at the PMD level, and a later
+    /// `UFFDIO_WRITEPROTECT` would turn the PMD into markers, so that the
+    /// next access raised a MINOR fault where upstream's PTEs give a WP
+    /// one.  No run of base pages is in progress then:
+    /// runs end at the end of their table.  `false`: nothing was mapped,
+    /// and the pages go one by one as upstream maps them.
+    #[inline]
+    fn fill_continue_pmd(&mut self, dst: usize) -> bool {
+        let Some(shmem) = self.shmem else {
+            return false;
+        };
+        !self.flags.wp()
+            && !self.vma.uffd_modes().wp
+            && self.held.is_none()
+            && dst & (PMD_SIZE - 1) == 0
+            && self.end.saturating_sub(dst) >= PMD_SIZE
+            && shmem.continue_pmd(dst)
+    }
+
     /// C: `mfill_atomic_pte()`: the page of `pmd`'s address, whose PTE
     /// table exists.
     #[inline]
@@ -290,17 +312,25 @@ impl FillStep for PteStep<'_> {
     type Pending = Folio;
 
     #[inline]
-    fn page_size(&self) -> usize {
-        PAGE_SIZE
-    }
-
-    #[inline]
     fn holds_lock(&self) -> bool {
         self.held.is_some()
     }
 
     #[inline]
-    fn fill(&mut self, dst: usize, src: usize, pending: &mut Option<Folio>) -> Result {
+    fn fill(&mut self, dst: usize, src: usize, pending: &mut Option<Folio>) -> Result<usize> {
+        if self.flags.mode() == MfillMode::Continue && self.fill_continue_pmd(dst) {
+            return Ok(PMD_SIZE);
+        }
+        self.fill_page(dst, src, pending)?;
+        Ok(PAGE_SIZE)
+    }
+}
+
+impl<'a> PteStep<'a> {
+    /// [`FillStep::fill`] of a base page, except for the whole-block
+    /// CONTINUE of [`Self::fill_continue_pmd`].
+    #[inline]
+    fn fill_page(&mut self, dst: usize, src: usize, pending: &mut Option<Folio>) -> Result {
         match self.flags.mode() {
             MfillMode::Poison => return self.set_pte(dst, Pte::new_marker(PteMarker::POISONED)),
             MfillMode::Continue => {

@@ -60,6 +60,30 @@ impl ShmemVma {
         }
     }
 
+    /// Maps the `PMD_SIZE` block at `addr` with one PMD, if the page cache
+    /// holds one PMD-sized folio for all of it and nothing of it is mapped
+    /// yet (C: `do_set_pmd()`, what a fault does with such a folio; here
+    /// for `UFFDIO_CONTINUE` of the whole block, where upstream maps 512
+    /// PTEs).  `addr` must be `PMD_SIZE`-aligned with the block inside the
+    /// VMA; the block must lie within the file, the file offset be aligned
+    /// as the address, and THP not be disabled for the VMA.  Returns
+    /// whether it mapped the block; `false` changes nothing, and the
+    /// caller maps the pages one by one (which also reports the errors).
+    #[inline]
+    pub fn continue_pmd(&self, addr: usize) -> bool {
+        let pmd_size = 1usize << bindings::PMD_SHIFT;
+        if addr & (pmd_size - 1) != 0
+            || addr < self.start()
+            || addr >= self.end()
+            || self.end() - addr < pmd_size
+        {
+            return false;
+        }
+        // SAFETY: a stable shmem VMA (type invariant), which has a file,
+        // and `addr` starts an aligned block inside it (checked above).
+        unsafe { bindings::uffd_rs_shmem_continue_pmd(self.as_ptr(), addr as _) }
+    }
+
     /// Accounts one block of the file's size limit for a page being
     /// filled (C: `shmem_inode_acct_blocks(inode, 1)`).  `ENOMEM` when it
     /// cannot (the file system is full, a quota or the overcommit limit

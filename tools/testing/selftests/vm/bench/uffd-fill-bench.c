@@ -45,6 +45,20 @@
  *                    after.  Skipped without UFFD_FEATURE_POISON
  *   continue-shmem-K UFFDIO_CONTINUE as in continue-shmem (NPAGES pages,
  *                    a memfd of its own populated the same way)
+ * Added last, and run last:
+ *   continue-shmem-thp  UFFDIO_CONTINUE as in continue-shmem, but the page
+ *                    cache holds PMD-sized folios: a memfd of THP_BLOCKS
+ *                    2M blocks populated through a 2M-aligned mapping
+ *                    with MADV_HUGEPAGE, shmem_enabled set to "advise"
+ *                    for the row (put back after it, at exit and on
+ *                    SIGTERM/SIGINT); each repeat maps it again, aligned,
+ *                    with MADV_HUGEPAGE, registers MINOR and issues one
+ *                    ioctl over all of it; per 2M block.  The Rust kernel
+ *                    maps each block with one PMD, upstream with 512
+ *                    PTEs; a "#" line gives ShmemPmdMapped after the
+ *                    first ioctl.  Skipped without shmem THP (no knob,
+ *                    "deny") or when the page cache did not get
+ *                    PMD-sized folios
  * The hugetlb rows use at most UFFD_BENCH_HPAGES huge pages when that is
  * set in the environment (runs on a host with a small pool; the guest sets
  * nothing), and each frees its pages before the next row.
@@ -86,6 +100,7 @@
 #define HPAGES   64		/* hugetlb, fill and round trips (128 MB) */
 #define SHM_PAGES   2048	/* copy-shmem-private, zeropage-shmem (8 MB) */
 #define COPY_HPAGES 8		/* copy-hugetlb-2m: 2M copied per page (16 MB) */
+#define THP_BLOCKS  16		/* continue-shmem-thp: 2M blocks (32 MB) */
 #define HPSIZE   (2UL << 20)
 #define REPEAT   7
 
@@ -564,6 +579,174 @@ static void continue_chunk_rows(__u64 feat)
 	close(fd);
 }
 
+/* continue-shmem-thp: shmem_enabled, set to "advise" for the row. */
+static const char thp_knob[] = "/sys/kernel/mm/transparent_hugepage/shmem_enabled";
+static char thp_knob_saved[32];
+
+/* Puts the saved mode back (once); async-signal-safe. */
+static void thp_knob_restore(void)
+{
+	if (thp_knob_saved[0] && !write_file(thp_knob, thp_knob_saved))
+		thp_knob_saved[0] = 0;
+}
+
+static void thp_knob_signal(int sig)
+{
+	thp_knob_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Sets shmem_enabled to "advise", the old mode saved: NULL, or why not. */
+static const char *thp_knob_set(void)
+{
+	char buf[128], *b, *e;
+	int fd = open(thp_knob, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return "no shmem THP (no shmem_enabled)";
+	buf[n] = 0;
+	b = strchr(buf, '[');
+	e = b ? strchr(b, ']') : NULL;
+	if (!e)
+		return "cannot parse shmem_enabled";
+	*e = 0;
+	if (!strcmp(b + 1, "advise"))
+		return NULL;
+	if (!strcmp(b + 1, "deny"))
+		return "shmem_enabled is deny";
+	snprintf(thp_knob_saved, sizeof(thp_knob_saved), "%s", b + 1);
+	atexit(thp_knob_restore);
+	signal(SIGTERM, thp_knob_signal);
+	signal(SIGINT, thp_knob_signal);
+	if (write_file(thp_knob, "advise"))
+		return "cannot set shmem_enabled to advise";
+	return NULL;
+}
+
+/* The kB of @field in the smaps entry of the mapping holding @p; -1 if none. */
+static long smaps_kb(const void *p, const char *field)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	size_t flen = strlen(field);
+	unsigned long s, e;
+	char line[256];
+	int in = 0;
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2) {
+			in = s <= (uintptr_t)p && (uintptr_t)p < e;
+			continue;
+		}
+		if (in && !strncmp(line, field, flen) && line[flen] == ':') {
+			if (sscanf(line + flen + 1, "%ld", &kb) != 1)
+				kb = -1;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/*
+ * @len bytes of @fd, MAP_SHARED at a 2M-aligned address, MADV_HUGEPAGE;
+ * *resv and *rlen: what to munmap() after.  NULL when madvise() fails
+ * (no THP).
+ */
+static char *map_shared_thp(int fd, size_t len, char **resv, size_t *rlen)
+{
+	char *r = mmap(NULL, len + HPSIZE, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *p;
+
+	if (r == MAP_FAILED)
+		die("mmap reserve");
+	p = (char *)(((unsigned long)r + HPSIZE - 1) & ~(HPSIZE - 1));
+	if (mmap(p, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
+		die("mmap shared");
+	*resv = r;
+	*rlen = len + HPSIZE;
+	if (madvise(p, len, MADV_HUGEPAGE)) {
+		munmap(r, *rlen);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * continue-shmem-thp: one CONTINUE over THP_BLOCKS blocks of a memfd
+ * whose page cache holds PMD-sized folios (stamped per 4K page, checked
+ * per 4K page after every repeat); prints the median per 2M block.
+ */
+static void continue_thp_row(__u64 feat)
+{
+	size_t len = THP_BLOCKS * HPSIZE, n = len / pgsz, rlen;
+	long kb, first_kb = -1;
+	double t[REPEAT], t0;
+	const char *why;
+	char *p, *resv;
+	int fd, uffd;
+
+	if (!(feat & UFFD_FEATURE_MINOR_SHMEM)) {
+		printf("# SKIP continue-shmem-thp: no UFFD_FEATURE_MINOR_SHMEM\n");
+		return;
+	}
+	why = thp_knob_set();
+	if (why) {
+		printf("# SKIP continue-shmem-thp: %s\n", why);
+		thp_knob_restore();
+		return;
+	}
+	fd = new_memfd("fill-minor-thp", 0, len);
+	p = map_shared_thp(fd, len, &resv, &rlen);
+	if (!p) {
+		printf("# SKIP continue-shmem-thp: MADV_HUGEPAGE: %s\n", strerror(errno));
+		close(fd);
+		thp_knob_restore();
+		return;
+	}
+	stamp(p, n, pgsz);
+	kb = smaps_kb(p, "ShmemPmdMapped");
+	if (munmap(resv, rlen))
+		die("munmap");
+	if (kb != (long)(len >> 10)) {
+		printf("# SKIP continue-shmem-thp: the page cache did not get PMD-sized folios (ShmemPmdMapped %ld of %zu kB)\n",
+		       kb, len >> 10);
+		close(fd);
+		thp_knob_restore();
+		return;
+	}
+
+	for (int r = 0; r < REPEAT; r++) {
+		p = map_shared_thp(fd, len, &resv, &rlen);
+		if (!p)
+			die("madvise MADV_HUGEPAGE");
+		uffd = new_uffd(0);
+		reg(uffd, p, len, UFFDIO_REGISTER_MODE_MINOR);
+		t0 = now_ns();
+		do_continue(uffd, p, len);
+		t[r] = (now_ns() - t0) / THP_BLOCKS;
+		if (!r)
+			first_kb = smaps_kb(p, "ShmemPmdMapped");
+		/* Unregister first: a page left unfilled reads wrong, not hangs. */
+		unreg(uffd, p, len);
+		check(p, n, pgsz, 0, "continue-shmem-thp: wrong data");
+		close(uffd);
+		if (munmap(resv, rlen))
+			die("munmap");
+	}
+	close(fd);
+	thp_knob_restore();
+	printf("# continue-shmem-thp: ShmemPmdMapped %ld of %zu kB after the ioctl\n",
+	       first_kb, len >> 10);
+	printf("bench continue-shmem-thp %.1f\n", median(t, REPEAT));
+}
+
 int main(void)
 {
 	double t[REPEAT];
@@ -692,5 +875,7 @@ int main(void)
 	/* Added after those, and run after them. */
 	anon_chunk_rows(feat);
 	continue_chunk_rows(feat);
+	/* Added last, and run last. */
+	continue_thp_row(feat);
 	return 0;
 }
