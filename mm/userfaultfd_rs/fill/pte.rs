@@ -274,11 +274,12 @@ impl<'a> PteStep<'a> {
         let Some(shmem) = self.shmem else {
             return false;
         };
-        !self.flags.wp()
+        // The alignment first: it rules out all but one page in 512.
+        dst & (PMD_SIZE - 1) == 0
+            && self.end.saturating_sub(dst) >= PMD_SIZE
+            && !self.flags.wp()
             && !self.vma.uffd_modes().wp
             && self.held.is_none()
-            && dst & (PMD_SIZE - 1) == 0
-            && self.end.saturating_sub(dst) >= PMD_SIZE
             && shmem.continue_pmd(dst)
     }
 
