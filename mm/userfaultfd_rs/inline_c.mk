@@ -3,7 +3,9 @@
 # CONFIG_USERFAULTFD_RUST_INLINE_C, included by rust/Makefile: the C
 # helpers (rust/helpers/) and the userfaultfd shims (shim.c, built here
 # because the kernel crate calls them too) compiled to LLVM bitcode with
-# the flags of their objects, and linked into the kernel crate.
+# the C flags of rust/ (the helpers' own; for shim.c the same but for its
+# module name and rust/'s instrumentation settings), and linked into the
+# kernel crate.
 # mm/userfaultfd_rs/Makefile links them into userfaultfd_rs.o.
 # scripts/Makefile.build (rust_inline_c) does the linking.
 

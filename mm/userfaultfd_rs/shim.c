@@ -292,7 +292,9 @@ put:
  * PMD-sized folio for all of it, and do_set_pmd() finds the VMA fit for a
  * PMD there (address and file offset aligned, the block inside the VMA,
  * THP not disabled for it, no poisoned page).  Writable and dirty in a
- * writable shared mapping, as mfill_atomic_install_pte() makes each PTE.
+ * writable shared mapping, as mfill_atomic_install_pte() makes each PTE
+ * (Rust asks only for those: a read-only PMD would be unmapped whole by
+ * the first write).
  * Returns true when mapped (the lookup's reference went to the mapping);
  * false, having mapped nothing, for the caller to map the pages with PTEs
  * (which also gives any error).  The caller holds the VMA's lock.

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The fill of one page of anonymous or shmem memory, under its PTE lock
-//! (C: `mfill_atomic_pte()` and the functions it calls).
+//! The fill of anonymous or shmem memory, page by page under the PTE
+//! lock, a run of pages under one hold of it, or (CONTINUE) a whole
+//! PMD-sized folio with one PMD (C: `mfill_atomic_pte()` and the functions
+//! it calls).
 
 use super::FillStep;
 use kernel::bindings::{PAGE_SIZE, PMD_SHIFT};
@@ -198,10 +200,12 @@ impl<'a> PteStep<'a> {
         Ok(())
     }
 
-    /// C: `mfill_atomic_pte_continue()`: maps the page the shmem page
-    /// cache holds at `dst` (never allocates: `EFAULT` without one, and
-    /// shmem's errors; `EIO` for a page with a memory error), then, as
-    /// `mfill_atomic_install_pte()`, `EAGAIN` if the PTE table went away,
+    /// C: the walk of `mfill_atomic()` (`ENOMEM`, `EEXIST` for a huge
+    /// PMD, `EFAULT` for a bad one), then `mfill_atomic_pte_continue()`:
+    /// maps the page the shmem page cache holds at `dst` (never allocates:
+    /// `EFAULT` without one, and shmem's errors; `EIO` for a page with a
+    /// memory error), then, as `mfill_atomic_install_pte()`, `EAGAIN` if
+    /// the PTE table went away,
     /// `EFAULT` beyond the end of the file, `EEXIST` if the PTE maps
     /// something.  The first page of a run waits for its folio; the
     /// folios of the next pages in the same table are taken if that needs
@@ -221,32 +225,67 @@ impl<'a> PteStep<'a> {
 
     #[inline]
     fn continue_page(&mut self, shmem: &'a ShmemVma, dst: usize) -> Result {
-        let folio = match self.run.as_mut().and_then(|run| run.take(dst)) {
-            Some(folio) => folio,
-            None => {
-                // A new run: no lock is held into the lookup, which sleeps.
-                self.held = None;
-                if let Some(run) = self.run.as_mut() {
-                    run.clear();
-                }
-                let folio = shmem.get_folio_noalloc(dst)?;
-                if folio.page_hwpoison() {
-                    return Err(EIO);
-                }
-                // The next pages of the fill in the same table, if any (a
-                // fill of one page, a fault's, makes no run).
-                let table_end = (dst | (PMD_SIZE - 1)).wrapping_add(1);
-                let run_end = self.end.min(table_end);
-                if run_end - dst > PAGE_SIZE {
-                    let run = self.run.get_or_insert_with(ContinueRun::new);
-                    run.start(shmem, dst + PAGE_SIZE, run_end);
-                }
-                folio
+        // The next page of a run: its folio is locked and its table held.
+        if let Some(folio) = self.run.as_mut().and_then(|run| run.take(dst)) {
+            // Dropped before `folio` on an error: the PTE lock goes first.
+            let table = self.lock_table(dst)?;
+            return self.continue_install(table, folio, dst);
+        }
+        // A new run.  As C: the walk first (`ENOMEM`, `EEXIST` for a huge
+        // PMD, `EFAULT` for a bad one), then the page-cache lookup, which
+        // sleeps, with no lock held.
+        self.held = None;
+        if let Some(run) = self.run.as_mut() {
+            run.clear();
+        }
+        let mut reused = self.last_pmd.take().and_then(|pmd| pmd.for_addr(dst));
+        // At most two rounds: the second one after a fresh walk, when the
+        // table of an earlier page's entry went away (khugepaged), as C
+        // walks for every page.
+        loop {
+            let pmd = match reused {
+                Some(pmd) => pmd,
+                None => self.vma.prepare_pte_table(dst)?,
+            };
+            let folio = shmem.get_folio_noalloc(dst)?;
+            if folio.page_hwpoison() {
+                return Err(EIO);
             }
-        };
-        // Dropped before `folio` on an error: the PTE lock goes first.
-        let mut table = self.lock_table(dst)?;
+            let Some(table) = PteTableGuard::lock_pmd(pmd)? else {
+                drop(folio);
+                if reused.take().is_some() {
+                    continue;
+                }
+                return Err(EAGAIN);
+            };
+            self.last_pmd = Some(pmd);
+            // The folios of the next pages of the fill in the same table,
+            // if any (a fill of one page, a fault's, makes no run), taken
+            // only if that needs no sleep, as the table is locked.
+            let table_end = (dst | (PMD_SIZE - 1)).wrapping_add(1);
+            let run_end = self.end.min(table_end);
+            if run_end - dst > PAGE_SIZE {
+                let run = self.run.get_or_insert_with(ContinueRun::new);
+                run.start(shmem, dst + PAGE_SIZE, run_end);
+            }
+            return self.continue_install(table, folio, dst);
+        }
+    }
+
+    /// The end of C's `mfill_atomic_pte_continue()` under the locked
+    /// `table` at `dst`: `EFAULT` beyond the end of the file, `EEXIST` if
+    /// the PTE maps something, else the page of `folio` is mapped.  The
+    /// table stays held when the run has a next page.
+    #[inline]
+    fn continue_install(
+        &mut self,
+        mut table: PteTableGuard<'a>,
+        folio: LockedFolio,
+        dst: usize,
+    ) -> Result {
         if self.vma.file_over_size(dst) {
+            drop(table);
+            drop(folio);
             return Err(EFAULT);
         }
         if let Err((e, folio)) = table.install_cache_folio_keep_locked(folio, self.flags) {
@@ -262,6 +301,10 @@ impl<'a> PteStep<'a> {
 
     /// CONTINUE of the whole aligned `PMD_SIZE` block at `dst` with one
     /// PMD ([`ShmemVma::continue_pmd`]), when the fill covers the block
+    /// of a shared writable mapping (a private or read-only one would
+    /// get a read-only PMD, and the first write to it, or to it made
+    /// writable by `mprotect()`, unmaps the whole block and raises a MINOR
+    /// fault, where upstream's PTE copies the page or is already dirty),
     /// and the VMA is not registered for write protection: file memory
     /// has no uffd-wp bit at the PMD level, and a later
     /// `UFFDIO_WRITEPROTECT` would turn the PMD into markers, so that the
@@ -277,6 +320,8 @@ impl<'a> PteStep<'a> {
         // The alignment first: it rules out all but one page in 512.
         dst & (PMD_SIZE - 1) == 0
             && self.end.saturating_sub(dst) >= PMD_SIZE
+            && self.vma.is_shared()
+            && self.vma.flags() & kernel::mm::virt::flags::WRITE != 0
             && !self.flags.wp()
             && !self.vma.uffd_modes().wp
             && self.held.is_none()

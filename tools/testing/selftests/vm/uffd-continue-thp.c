@@ -259,6 +259,8 @@ struct row {
 	enum wp wp;		/* WP_REG: register MINOR | WP; WP_MODE: and MODE_WP */
 	int thp_prctl;		/* PR_SET_THP_DISABLE around the ioctl */
 	int premap, at;		/* a one-page CONTINUE of page @at first */
+	int priv;		/* the registered mapping is MAP_PRIVATE */
+	int ro;			/* the registered mapping is PROT_READ only */
 };
 
 /* name, range (first page, pages), errno, pages mapped (-1: all), PMDs, more */
@@ -306,6 +308,13 @@ static const struct row rows[] = {
 	    .off_pages = 1),
 	ROW("the second block, the file ending 8 KB into it", NR, NR, EAGAIN, 2, 0,
 	    .file_pages = NR + 2),
+	/*
+	 * A read-only PMD would be unmapped whole by the first write (or by
+	 * mprotect() to writable and a write), raising MINOR faults where
+	 * upstream's PTEs copy the page or are already dirty: PTEs.
+	 */
+	ROW("the whole block, MAP_PRIVATE mapping", 0, NR, 0, -1, 0, .priv = 1),
+	ROW("the whole block, read-only shared mapping", 0, NR, 0, -1, 0, .ro = 1),
 };
 
 enum want { W_NONE, W_MAPPED, W_ZERO, W_EOF, W_SKIP };
@@ -461,7 +470,8 @@ static int arena_init(struct arena *a, const struct row *r)
 		return ret;
 
 	a->base = reserve(len, &a->resv, &a->resv_len);
-	if (!a->base || mmap(a->base, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+	if (!a->base || mmap(a->base, len, r->ro ? PROT_READ : PROT_READ | PROT_WRITE,
+			     (r->priv ? MAP_PRIVATE : MAP_SHARED) | MAP_FIXED,
 			     a->memfd, a->off_pages * ps) == MAP_FAILED) {
 		snprintf(a->why, sizeof(a->why), "mapping: %s", strerror(errno));
 		return -1;
