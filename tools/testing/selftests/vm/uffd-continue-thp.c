@@ -180,32 +180,6 @@ static const char *knob_set(void)
 
 /* ---- smaps, pagemap, bytes ---- */
 
-/* The value of an smaps field (kB) for the mapping holding @p, -1 if not found. */
-static long smaps_kb(const void *p, const char *field)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	size_t flen = strlen(field);
-	unsigned long s, e;
-	char line[256];
-	int in = 0;
-	long kb = -1;
-
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2) {
-			in = s <= (uintptr_t)p && (uintptr_t)p < e;
-			continue;
-		}
-		if (in && !strncmp(line, field, flen) && line[flen] == ':') {
-			if (sscanf(line + flen + 1, "%ld", &kb) != 1)
-				kb = -1;
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	return kb;
-}
-
 static long pmd_kb(const void *p)
 {
 	return smaps_kb(p, "ShmemPmdMapped");

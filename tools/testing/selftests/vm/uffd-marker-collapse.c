@@ -91,28 +91,6 @@ static long sysfs_long(const char *path)
 	return sysfs_read(path, buf, sizeof(buf)) ? -1 : atol(buf);
 }
 
-/* The kB of @field ("ShmemPmdMapped", "AnonHugePages") in @p's smaps entry. */
-static long smaps_kb(const void *p, const char *field)
-{
-	char line[256], name[64];
-	unsigned long start, end;
-	long kb = -1, in = 0, val;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
-			in = start <= (unsigned long)p && (unsigned long)p < end;
-			continue;
-		}
-		if (in && sscanf(line, "%63[^:]: %ld kB", name, &val) == 2 &&
-		    !strcmp(name, field))
-			kb = val;
-	}
-	if (f)
-		fclose(f);
-	return kb;
-}
-
 /* "@what: <errno text>", for a failed system call (one at a time). */
 static const char *sys_why(const char *what)
 {

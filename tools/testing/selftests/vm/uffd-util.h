@@ -132,6 +132,32 @@ static inline int write_file(const char *path, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
+/* The kB of @field in the smaps entry of the mapping holding @p; -1 if none. */
+static inline long smaps_kb(const void *p, const char *field)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	size_t flen = strlen(field);
+	unsigned long s, e;
+	char line[256];
+	int in = 0;
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2) {
+			in = s <= (uintptr_t)p && (uintptr_t)p < e;
+			continue;
+		}
+		if (in && !strncmp(line, field, flen) && line[flen] == ':') {
+			if (sscanf(line + flen + 1, "%ld", &kb) != 1)
+				kb = -1;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return kb;
+}
+
 /* pthread_join() that gives up after @seconds: 0, or an error number. */
 static inline int join_within(pthread_t t, int seconds)
 {

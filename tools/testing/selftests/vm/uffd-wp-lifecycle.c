@@ -109,32 +109,6 @@ static const char *pm_str(int f)
 	return f < 0 ? "unreadable" : s[f & 3];
 }
 
-/* The value of an smaps field (kB) for the mapping holding @p, -1 if not found. */
-static long smaps_kb(const void *p, const char *field)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	size_t flen = strlen(field);
-	unsigned long s, e;
-	char line[256];
-	int in = 0;
-	long kb = -1;
-
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2) {
-			in = s <= (uintptr_t)p && (uintptr_t)p < e;
-			continue;
-		}
-		if (in && !strncmp(line, field, flen) && line[flen] == ':') {
-			if (sscanf(line + flen + 1, "%ld", &kb) != 1)
-				kb = -1;
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	return kb;
-}
-
 /* /proc/kpageflags of the page mapped at @p (ours); 0 and *ok=0 if unknown. */
 static uint64_t kpf(const void *p, int *ok)
 {

@@ -627,32 +627,6 @@ static const char *thp_knob_set(void)
 	return NULL;
 }
 
-/* The kB of @field in the smaps entry of the mapping holding @p; -1 if none. */
-static long smaps_kb(const void *p, const char *field)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	size_t flen = strlen(field);
-	unsigned long s, e;
-	char line[256];
-	int in = 0;
-	long kb = -1;
-
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2) {
-			in = s <= (uintptr_t)p && (uintptr_t)p < e;
-			continue;
-		}
-		if (in && !strncmp(line, field, flen) && line[flen] == ':') {
-			if (sscanf(line + flen + 1, "%ld", &kb) != 1)
-				kb = -1;
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	return kb;
-}
-
 /*
  * @len bytes of @fd, MAP_SHARED at a 2M-aligned address, MADV_HUGEPAGE;
  * *resv and *rlen: what to munmap() after.  NULL when madvise() fails
