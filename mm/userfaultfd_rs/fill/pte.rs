@@ -288,7 +288,7 @@ impl<'a> PteStep<'a> {
             drop(folio);
             return Err(EFAULT);
         }
-        if let Err((e, folio)) = table.install_cache_folio_keep_locked(folio, self.flags) {
+        if let Err((e, folio)) = table.install_cache_folio(folio, self.flags) {
             drop(table);
             drop(folio);
             return Err(e);

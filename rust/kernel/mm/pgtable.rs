@@ -169,26 +169,14 @@ impl<'a> PteTableGuard<'a> {
     /// the PTE is none or a marker: as [`Self::install_new_anon_folio`],
     /// but with a file rmap, and never writable in a private mapping (the
     /// first write must copy the page).  The folio's reference goes to the
-    /// mapping; the PTE lock is released, then the folio is unlocked (and
-    /// put on an error), as C does.  `EEXIST` if the PTE maps something.
+    /// mapping.  The table stays locked (for the next page of a run), and
+    /// the folio is unlocked at once, under the PTE lock, as C's
+    /// fault-around (`filemap_map_pages()`) does.  On an error (`EEXIST`
+    /// if the PTE maps something) the folio comes back, locked and
+    /// referenced: drop it after the guard, as C puts it after the PTE
+    /// lock.
     #[inline]
-    pub fn install_cache_folio(mut self, folio: LockedFolio, flags: MfillFlags) -> Result {
-        let ret = self.install_page(&folio.page(), flags, false);
-        drop(self);
-        // After the PTE lock, as C does: unlocked and put on an error.
-        ret?;
-        folio.unlock_mapped();
-        Ok(())
-    }
-
-    /// Maps the page of `folio` here as [`Self::install_cache_folio`]
-    /// does, but keeps the table locked for the next page of a run, and
-    /// unlocks the folio at once, under the PTE lock (as C's fault-around,
-    /// `filemap_map_pages()`, does).  On an error (`EEXIST` if the PTE maps
-    /// something) the folio comes back, locked and referenced: drop it
-    /// after the guard, as C puts it after the PTE lock.
-    #[inline]
-    pub fn install_cache_folio_keep_locked(
+    pub fn install_cache_folio(
         &mut self,
         folio: LockedFolio,
         flags: MfillFlags,
@@ -204,7 +192,8 @@ impl<'a> PteTableGuard<'a> {
 
     /// Maps the page of `folio`, a shmem folio this fill just added to the
     /// page cache, here (the end of C's `shmem_mfill_atomic_pte()`): as
-    /// [`Self::install_cache_folio`], and the folio joins the LRU.  Then
+    /// [`Self::install_cache_folio`] (but taking the guard), and the folio
+    /// joins the LRU.  Then
     /// the PTE lock is released, the inode counts the page, and the folio
     /// is unlocked.  On an error (`EEXIST` if the PTE maps something,
     /// `EINVAL` for a folio added for another address or VMA) the folio

@@ -548,14 +548,6 @@ impl VmaRef {
             Some(pte)
         }
     }
-
-    /// C: `vma_kernel_pagesize()`: the size of the pages that map the VMA
-    /// (the huge page size for hugetlb).
-    #[inline]
-    pub fn kernel_pagesize(&self) -> usize {
-        // SAFETY: the VMA is valid and stable (type invariant).
-        unsafe { bindings::vma_kernel_pagesize(self.as_ptr()) as usize }
-    }
 }
 
 /// The zero-page PTEs of one locked VMA, for a loop over its pages (C
