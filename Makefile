@@ -6,6 +6,7 @@
 #   make test IMPL=c     the same on the upstream C baseline kernel
 #   make series          the whole feature as a git format-patch series
 #                        against 6.12, in build/series/out/
+#   make profile ROW=r   where the instructions of benchmark row r go
 #
 # Variables: IMPL=rust|c (default rust), ONLY=<substring> (run only the guest
 # programs whose name contains it), GUEST_TIMEOUT=<s>, ACCEL=tcg|kvm, JOBS=<n>.
@@ -56,6 +57,12 @@ bench: deps tree
 	@$(S)/build.sh c
 	@$(S)/bench.sh
 
+# Where the guest instructions of one benchmark row go, per function, on
+# the kernel already built: make profile ROW=continue-shmem [IMPL=c]
+# (scripts/profile.sh; about 30 s).
+profile:
+	@$(S)/profile.sh $(IMPL) $(ROW)
+
 # Only boot and test what is already built (no install, no rebuild).
 retest:
 	@$(S)/guest.sh $(IMPL) test
@@ -66,4 +73,4 @@ clean:
 distclean:
 	rm -rf build
 
-.PHONY: all deps tree build run test check-host series bench retest clean distclean
+.PHONY: all deps tree build run test check-host series bench profile retest clean distclean

@@ -8,6 +8,9 @@
 #                    uffd.soak=N times, to measure a flaky test's failure rate
 #   uffd.mode=stress our shadow-model stress test, uffd.soak=N seeds of
 #                    10000 operations each (from seed 1000)
+#   uffd.profile=ROW with mode=bench: the benchmarks mark the timed regions
+#                    of their row ROW for the QEMU plugin of
+#                    scripts/profile.sh (UFFD_PROFILE in their environment)
 # Each program's output is framed by "=== BEGIN name" and "=== END name rc=N";
 # scripts/results.py on the host turns that into KTAP lines and a summary.
 # All of it goes to the second serial port; the console keeps the kernel's
@@ -35,6 +38,7 @@ for arg in $(cat /proc/cmdline); do
 	uffd.mode=*) mode=${arg#uffd.mode=} ;;
 	uffd.only=*) only=${arg#uffd.only=} ;;
 	uffd.soak=*) soak=${arg#uffd.soak=} ;;
+	uffd.profile=*) export UFFD_PROFILE="${arg#uffd.profile=}" ;;
 	esac
 done
 

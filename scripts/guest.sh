@@ -5,6 +5,9 @@
 # build/out-$IMPL/guest-$MODE.log; the kernel console (ttyS0) goes to
 # build/out-$IMPL/guest-$MODE.console.  scripts/results.py reads both (the
 # results from the first, splats from both) and gives the exit status.
+# For scripts/profile.sh: APPEND adds to the kernel command line, QEMU_ARGS
+# to QEMU's arguments (split at blanks), and TAG goes into the names of
+# the two files (guest-$MODE-$TAG.log), to keep those of plain runs.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,8 +15,8 @@ IMPL=${1:?usage: guest.sh rust|c run|test}
 MODE=${2:?usage: guest.sh rust|c run|test}
 B=${B:-$top/build}
 OUT=$B/out-$IMPL
-LOG=$OUT/guest-$MODE.log
-CONSOLE=$OUT/guest-$MODE.console
+LOG=$OUT/guest-$MODE${TAG:+-$TAG}.log
+CONSOLE=$OUT/guest-$MODE${TAG:+-$TAG}.console
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-600}
 ACCEL=${ACCEL:-tcg}	# KVM guests hang on these machines; ACCEL=kvm to try it
 CPUS=${CPUS:-2}
@@ -34,6 +37,9 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (m
 append="console=ttyS0 loglevel=5 panic=-1 oops=panic uffd.mode=$MODE"
 [ -n "${ONLY:-}" ] && append="$append uffd.only=$ONLY"
 [ -n "${SOAK:-}" ] && append="$append uffd.soak=$SOAK"
+[ -n "${APPEND:-}" ] && append="$append $APPEND"
+# shellcheck disable=SC2206 # split at blanks on purpose
+[ -n "${QEMU_ARGS:-}" ] && EXTRA+=($QEMU_ARGS)
 
 echo "guest: booting $IMPL kernel ($ACCEL, $CPUS vCPUs, $MEM), log in $LOG"
 rc=0

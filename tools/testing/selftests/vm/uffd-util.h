@@ -257,6 +257,65 @@ static inline int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Instruction profiles (scripts/profile.sh).  With UFFD_PROFILE=<row> in
+ * the environment, the timed regions of that row are framed by two marker
+ * NOPs which the QEMU plugin scripts/profile/uffd-prof.c counts between,
+ * and a "# profile <row>: W windows, U units" line at exit says over how
+ * many units (what the row's figure is per: pages, 2M pages, faults,
+ * calls) the windows ran.  prof_row() names the row that the timed regions
+ * after it belong to; prof_start() goes before a region's first now_ns(),
+ * prof_stop() after its second, outside what is timed: the figures are the
+ * same with and without profiling, which costs nothing but the getenv()
+ * at startup when off.  The markers (the plugin knows them by their bytes):
+ *   nopl 0x2b525055(%rax)   0f 1f 80 55 50 52 2b   start ("UPR+")
+ *   nopl 0x2d525055(%rax)   0f 1f 80 55 50 52 2d   stop  ("UPR-")
+ */
+static const char *prof_want;	/* UFFD_PROFILE, or NULL */
+static int prof_on;		/* the current row is prof_want */
+static unsigned long prof_windows, prof_units;
+
+static void prof_report(void)
+{
+	printf("# profile %s: %lu windows, %lu units\n", prof_want,
+	       prof_windows, prof_units);
+}
+
+__attribute__((constructor)) static void prof_init(void)
+{
+	prof_want = getenv("UFFD_PROFILE");
+	if (prof_want && !*prof_want)
+		prof_want = NULL;
+	if (prof_want)
+		atexit(prof_report);
+}
+
+static inline void prof_row(const char *row)
+{
+	prof_on = prof_want && !strcmp(prof_want, row);
+}
+
+/* The markers are x86 NOPs: elsewhere there is no plugin to count. */
+static inline void prof_start(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	if (prof_on)
+		__asm__ volatile(".byte 0x0f, 0x1f, 0x80, 0x55, 0x50, 0x52, 0x2b" ::: "memory");
+#endif
+}
+
+/* Closes the window, which covered @units units of the row. */
+static inline void prof_stop(size_t units)
+{
+	if (prof_on) {
+#if defined(__x86_64__) || defined(__i386__)
+		__asm__ volatile(".byte 0x0f, 0x1f, 0x80, 0x55, 0x50, 0x52, 0x2d" ::: "memory");
+#endif
+		prof_windows++;
+		prof_units += units;
+	}
+}
+
 /* The median of the @n values at @v (which it sorts). */
 static inline double median(double *v, size_t n)
 {

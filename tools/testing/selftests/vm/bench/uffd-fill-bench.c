@@ -40,6 +40,7 @@
  * all the ioctls / pages, so it carries the per-call cost of NPAGES / K
  * calls:
  *   zeropage-anon-K  UFFDIO_ZEROPAGE as in zeropage-anon (NPAGES pages)
+ *   copy-anon-K      UFFDIO_COPY as in copy-anon (NPAGES pages)
  *   poison-anon-K    UFFDIO_POISON into private anon registered MISSING
  *                    (NPAGES pages); checked: every page raises SIGBUS
  *                    after.  Skipped without UFFD_FEATURE_POISON
@@ -226,6 +227,7 @@ static double fill_once(char *dst, size_t n, size_t unit, __u64 mode,
 	double t0, t;
 
 	reg(uffd, dst, len, mode);
+	prof_start();
 	t0 = now_ns();
 	if (how == COPY)
 		do_copy(uffd, dst, src, len);
@@ -239,6 +241,7 @@ static double fill_once(char *dst, size_t n, size_t unit, __u64 mode,
 	else
 		do_continue(uffd, dst, len);
 	t = (now_ns() - t0) / n;
+	prof_stop(n);
 	/* Unregister first: a page left unfilled reads wrong, not hangs. */
 	unreg(uffd, dst, len);
 	if (how == POISON)
@@ -251,11 +254,11 @@ static double fill_once(char *dst, size_t n, size_t unit, __u64 mode,
 
 /*
  * As fill_once(), but one ioctl per `k` units, each over the next k
- * (ZEROPAGE, POISON or CONTINUE; k divides n); returns the time of all of
- * them per unit.  Checks the contents after.
+ * (COPY from `src`, ZEROPAGE, POISON or CONTINUE; k divides n); returns
+ * the time of all of them per unit.  Checks the contents after.
  */
 static double fill_chunks(char *dst, size_t n, size_t unit, __u64 mode,
-			  enum fill how, size_t k, const char *what)
+			  enum fill how, const char *src, size_t k, const char *what)
 {
 	size_t len = n * unit, step = k * unit, off;
 	int uffd = new_uffd(0);
@@ -264,9 +267,12 @@ static double fill_chunks(char *dst, size_t n, size_t unit, __u64 mode,
 	if (!k || n % k)
 		fail("K pages per ioctl do not divide the range", k);
 	reg(uffd, dst, len, mode);
+	prof_start();
 	t0 = now_ns();
 	for (off = 0; off < len; off += step) {
-		if (how == ZEROPAGE)
+		if (how == COPY)
+			do_copy(uffd, dst + off, src + off, step);
+		else if (how == ZEROPAGE)
 			do_zeropage(uffd, dst + off, step);
 		else if (how == POISON)
 			do_poison(uffd, dst + off, step);
@@ -274,6 +280,7 @@ static double fill_chunks(char *dst, size_t n, size_t unit, __u64 mode,
 			do_continue(uffd, dst + off, step);
 	}
 	t = (now_ns() - t0) / n;
+	prof_stop(n);
 	/* Unregister first: a page left unfilled reads wrong, not hangs. */
 	unreg(uffd, dst, len);
 	if (how == POISON)
@@ -346,11 +353,13 @@ static double rt_once(char *area, size_t n, size_t unit, __u64 mode,
 	errno = pthread_create(&th, NULL, handler, &rt);
 	if (errno)
 		die("pthread_create");
+	prof_start();
 	t0 = now_ns();
 	for (i = 0; i < n; i++)
 		if ((unsigned char)v[i * unit] != head_of(i))
 			fail("round trip: wrong data after the fault", i);
 	t = (now_ns() - t0) / n;
+	prof_stop(n);
 	errno = pthread_join(th, NULL);
 	if (errno)
 		die("pthread_join");
@@ -371,6 +380,7 @@ static void anon_fill(const char *name, enum fill how, const char *src,
 	size_t len = NPAGES * pgsz;
 	double t[REPEAT];
 
+	prof_row(name);
 	for (int r = 0; r < REPEAT; r++) {
 		char *p = map_anon(len);
 
@@ -403,6 +413,7 @@ static void shmem_fill(const char *name, int private, enum fill how,
 	size_t len = SHM_PAGES * pgsz;
 	double t[REPEAT];
 
+	prof_row(name);
 	for (int r = 0; r < REPEAT; r++) {
 		int fd = new_memfd(name, 0, len);
 		char *p = private ? map_private(fd, len) : map_shared(fd, len);
@@ -457,6 +468,7 @@ static void hugetlb_rows(__u64 feat)
 		src = map_anon(len);
 		memset(src, 0x5a, len);
 		stamp(src, n, HPSIZE);
+		prof_row("copy-hugetlb-2m");
 		for (r = 0; r < REPEAT; r++) {
 			fd = new_memfd("fill-copy-huge", MFD_HUGETLB | MFD_HUGE_2MB, len);
 			p = map_shared(fd, len);
@@ -487,6 +499,7 @@ static void hugetlb_rows(__u64 feat)
 	} else {
 		if (catch_sigbus())
 			die("sigaction SIGBUS");
+		prof_row("poison-hugetlb");
 		for (r = 0; r < REPEAT; r++) {
 			fd = new_memfd("fill-poison-huge", MFD_HUGETLB | MFD_HUGE_2MB, len);
 			p = map_shared(fd, len);
@@ -504,18 +517,22 @@ static void hugetlb_rows(__u64 feat)
 static const size_t chunk_pages[] = { 16, 64, 512 };
 
 /*
- * zeropage-anon-K and poison-anon-K: REPEAT fills of NPAGES pages of new
- * private anon, K pages per ioctl; prints the median per page.
+ * zeropage-anon-K, poison-anon-K and copy-anon-K: REPEAT fills of NPAGES
+ * pages of new private anon, K pages per ioctl; prints the median per
+ * page.  COPY copies from a stamped source of its own.
  */
 static void anon_chunk_rows(__u64 feat)
 {
-	static const enum fill hows[] = { ZEROPAGE, POISON };
+	static const enum fill hows[] = { ZEROPAGE, POISON, COPY };
 	size_t len = NPAGES * pgsz;
 	double t[REPEAT];
 	char name[64], what[96];
+	char *src = map_anon(len);
 
+	stamp(src, NPAGES, pgsz);
 	for (size_t h = 0; h < ARRAY_SIZE(hows); h++) {
-		const char *row = hows[h] == ZEROPAGE ? "zeropage-anon" : "poison-anon";
+		const char *row = hows[h] == ZEROPAGE ? "zeropage-anon" :
+				  hows[h] == POISON ? "poison-anon" : "copy-anon";
 
 		if (hows[h] == POISON) {
 			if (!(feat & UFFD_FEATURE_POISON)) {
@@ -528,18 +545,22 @@ static void anon_chunk_rows(__u64 feat)
 		for (size_t c = 0; c < ARRAY_SIZE(chunk_pages); c++) {
 			snprintf(name, sizeof(name), "%s-%zu", row, chunk_pages[c]);
 			snprintf(what, sizeof(what), "%s: %s", name,
-				 hows[h] == POISON ? "no SIGBUS" : "not zero");
+				 hows[h] == POISON ? "no SIGBUS" :
+				 hows[h] == COPY ? "wrong data" : "not zero");
+			prof_row(name);
 			for (int r = 0; r < REPEAT; r++) {
 				char *p = map_anon(len);
 
 				t[r] = fill_chunks(p, NPAGES, pgsz, UFFDIO_REGISTER_MODE_MISSING,
-						   hows[h], chunk_pages[c], what);
+						   hows[h], src, chunk_pages[c], what);
 				if (munmap(p, len))
 					die("munmap");
 			}
 			printf("bench %s %.1f\n", name, median(t, REPEAT));
 		}
 	}
+	if (munmap(src, len))
+		die("munmap");
 }
 
 /*
@@ -567,10 +588,11 @@ static void continue_chunk_rows(__u64 feat)
 	for (size_t c = 0; c < ARRAY_SIZE(chunk_pages); c++) {
 		snprintf(name, sizeof(name), "continue-shmem-%zu", chunk_pages[c]);
 		snprintf(what, sizeof(what), "%s: wrong data", name);
+		prof_row(name);
 		for (int r = 0; r < REPEAT; r++) {
 			p = map_shared(fd, len);
 			t[r] = fill_chunks(p, NPAGES, pgsz, UFFDIO_REGISTER_MODE_MINOR,
-					   CONTINUE, chunk_pages[c], what);
+					   CONTINUE, NULL, chunk_pages[c], what);
 			if (munmap(p, len))
 				die("munmap");
 		}
@@ -696,15 +718,18 @@ static void continue_thp_row(__u64 feat)
 		return;
 	}
 
+	prof_row("continue-shmem-thp");
 	for (int r = 0; r < REPEAT; r++) {
 		p = map_shared_thp(fd, len, &resv, &rlen);
 		if (!p)
 			die("madvise MADV_HUGEPAGE");
 		uffd = new_uffd(0);
 		reg(uffd, p, len, UFFDIO_REGISTER_MODE_MINOR);
+		prof_start();
 		t0 = now_ns();
 		do_continue(uffd, p, len);
 		t[r] = (now_ns() - t0) / THP_BLOCKS;
+		prof_stop(THP_BLOCKS);
 		if (!r)
 			first_kb = smaps_kb(p, "ShmemPmdMapped");
 		/* Unregister first: a page left unfilled reads wrong, not hangs. */
@@ -746,6 +771,7 @@ int main(void)
 
 	/* copy-shmem: a new memfd each time, so the page cache is empty. */
 	if (feat & UFFD_FEATURE_MISSING_SHMEM) {
+		prof_row("copy-shmem");
 		for (r = 0; r < REPEAT; r++) {
 			fd = new_memfd("fill-copy", 0, len);
 			p = map_shared(fd, len);
@@ -760,7 +786,7 @@ int main(void)
 		printf("# SKIP copy-shmem: no UFFD_FEATURE_MISSING_SHMEM\n");
 	}
 
-	/* rt-missing-copy-anon */
+	prof_row("rt-missing-copy-anon");
 	for (r = 0; r < REPEAT; r++) {
 		p = map_anon(rtlen);
 		t[r] = rt_once(p, RT_PAGES, pgsz, UFFDIO_REGISTER_MODE_MISSING,
@@ -784,6 +810,7 @@ int main(void)
 		if (munmap(p, len))
 			die("munmap");
 
+		prof_row("continue-shmem");
 		for (r = 0; r < REPEAT; r++) {
 			p = map_shared(fd, len);
 			t[r] = fill_once(p, NPAGES, pgsz, UFFDIO_REGISTER_MODE_MINOR,
@@ -793,6 +820,7 @@ int main(void)
 		}
 		printf("bench continue-shmem %.1f\n", median(t, REPEAT));
 
+		prof_row("rt-minor-continue-shmem");
 		for (r = 0; r < REPEAT; r++) {
 			p = map_shared(fd, rtlen);
 			t[r] = rt_once(p, RT_PAGES, pgsz, UFFDIO_REGISTER_MODE_MINOR,
@@ -823,6 +851,7 @@ int main(void)
 		if (munmap(p, hlen))
 			die("munmap");
 
+		prof_row("continue-hugetlb-2m");
 		for (r = 0; r < REPEAT; r++) {
 			p = map_shared(fd, hlen);
 			t[r] = fill_once(p, hn, HPSIZE, UFFDIO_REGISTER_MODE_MINOR,
@@ -832,6 +861,7 @@ int main(void)
 		}
 		printf("bench continue-hugetlb-2m %.1f\n", median(t, REPEAT));
 
+		prof_row("rt-minor-continue-hugetlb");
 		for (r = 0; r < REPEAT; r++) {
 			p = map_shared(fd, hlen);
 			t[r] = rt_once(p, hn, HPSIZE, UFFDIO_REGISTER_MODE_MINOR,

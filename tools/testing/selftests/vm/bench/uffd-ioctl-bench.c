@@ -22,15 +22,19 @@
 
 static double per_call(int uffd, unsigned long req, void *arg, int want_errno)
 {
-	double t0 = now_ns();
+	double t0, t;
 
+	prof_start();
+	t0 = now_ns();
 	for (int i = 0; i < CALLS; i++) {
 		int r = ioctl(uffd, req, arg);
 
 		if (want_errno ? r != -1 || errno != want_errno : r != 0)
 			die("unexpected ioctl result");
 	}
-	return (now_ns() - t0) / CALLS;
+	t = (now_ns() - t0) / CALLS;
+	prof_stop(CALLS);
+	return t;
 }
 
 int main(void)
@@ -50,21 +54,25 @@ int main(void)
 
 	c = (struct uffdio_copy){ .dst = (unsigned long)reg_area,
 				  .src = (unsigned long)src, .len = 0 };
+	prof_row("ioctl-copy-einval");
 	for (int r = 0; r < REPEAT; r++)
 		t[r] = per_call(uffd, UFFDIO_COPY, &c, EINVAL);
 	printf("bench ioctl-copy-einval %.1f\n", median(t, REPEAT));
 
 	c.dst = (unsigned long)unreg_area;
 	c.len = psize;
+	prof_row("ioctl-copy-enoent");
 	for (int r = 0; r < REPEAT; r++)
 		t[r] = per_call(uffd, UFFDIO_COPY, &c, ENOENT);
 	printf("bench ioctl-copy-enoent %.1f\n", median(t, REPEAT));
 
 	c.dst = (unsigned long)reg_area;
+	prof_row("ioctl-copy-eexist");
 	for (int r = 0; r < REPEAT; r++)
 		t[r] = per_call(uffd, UFFDIO_COPY, &c, EEXIST);
 	printf("bench ioctl-copy-eexist %.1f\n", median(t, REPEAT));
 
+	prof_row("ioctl-wake");
 	for (int r = 0; r < REPEAT; r++)
 		t[r] = per_call(uffd, UFFDIO_WAKE, &w, 0);
 	printf("bench ioctl-wake %.1f\n", median(t, REPEAT));

@@ -95,6 +95,7 @@ static void fault_marker_hugetlb(void)
 	if (munmap(p, len))
 		die("munmap");
 
+	prof_row("fault-marker-hugetlb");
 	for (r = 0; r < REPEAT; r++) {
 		int uffd = new_shmem_wp_uffd();
 		volatile char sink;
@@ -115,10 +116,12 @@ static void fault_marker_hugetlb(void)
 			}
 		}
 
+		prof_start();
 		t0 = now_ns();
 		for (i = 0; i < len; i += HPSIZE)
 			sink = p[i];
 		t[r] = (now_ns() - t0) / n;
+		prof_stop(n);
 		(void)sink;
 
 		for (i = 0; i < n; i++) {
@@ -168,25 +171,34 @@ int main(void)
 			die("mmap");
 		reg(uffd, p, len, UFFDIO_REGISTER_MODE_WP);
 
+		prof_row("wp-markers");
+		prof_start();
 		t0 = now_ns();
 		wp(uffd, p, len, 1);
 		t_wp[r] = (now_ns() - t0) / NPAGES;
+		prof_stop(NPAGES);
 
 		/* Read faults on markers: shmem allocates a zeroed page. */
+		prof_row("fault-marker");
+		prof_start();
 		t0 = now_ns();
 		for (i = 0; i < len; i += pgsz)
 			sink = p[i];
 		t_fault[r] = (now_ns() - t0) / NPAGES;
+		prof_stop(NPAGES);
 		(void)sink;
 
 		/* Drop the pages; the markers stay (punch hole keeps them). */
 		wp(uffd, p, len, 1);
 		if (fallocate(memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, len))
 			die("fallocate");
+		prof_row("zap-markers");
+		prof_start();
 		t0 = now_ns();
 		if (munmap(p, len))
 			die("munmap");
 		t_zap[r] = (now_ns() - t0) / NPAGES;
+		prof_stop(NPAGES);
 		close(uffd);
 		close(memfd);
 	}

@@ -148,10 +148,12 @@ static double rt_once(int uffd, char *area, size_t n, size_t unit, unsigned char
 	errno = pthread_create(&th, NULL, handler, &rt);
 	if (errno)
 		die("pthread_create");
+	prof_start();
 	t0 = now_ns();
 	for (i = 0; i < n; i++)
 		w[i * unit] = v;
 	t = (now_ns() - t0) / n;
+	prof_stop(n);
 	errno = pthread_join(th, NULL);
 	if (errno)
 		die("pthread_join");
@@ -187,6 +189,7 @@ static void rt_wp_hugetlb(void)
 		p[i * HPSIZE] = 0xff;
 	uffd = new_uffd(0);
 	reg(uffd, p, len, UFFDIO_REGISTER_MODE_WP);
+	prof_row("rt-wp-hugetlb");
 	for (r = 0; r < REPEAT; r++)
 		t[r] = rt_once(uffd, p, n, HPSIZE, r + 1);
 	printf("bench rt-wp-hugetlb %.1f\n", median(t, REPEAT));
@@ -229,13 +232,19 @@ int main(void)
 			touch(p, NPAGES, r + 1);
 			uffd = new_uffd(0);
 			reg(uffd, p, len, UFFDIO_REGISTER_MODE_WP);
+			prof_row("wp-populated-shmem");
+			prof_start();
 			t0 = now_ns();
 			wp(uffd, p, len, 1);
 			t[r] = (now_ns() - t0) / NPAGES;
+			prof_stop(NPAGES);
 			check_pm(p, NPAGES, 1, 1, "wp-populated-shmem: not protected");
+			prof_row("wp-resolve-populated-shmem");
+			prof_start();
 			t0 = now_ns();
 			wp(uffd, p, len, 0);
 			t2[r] = (now_ns() - t0) / NPAGES;
+			prof_stop(NPAGES);
 			check_pm(p, NPAGES, 0, 1, "wp-resolve-populated-shmem: still protected");
 			close(uffd);
 			if (munmap(p, len))
@@ -249,6 +258,7 @@ int main(void)
 		touch(p, RT_PAGES, 0xff);
 		uffd = new_uffd(0);
 		reg(uffd, p, rtlen, UFFDIO_REGISTER_MODE_WP);
+		prof_row("rt-wp-shmem");
 		for (r = 0; r < REPEAT; r++)
 			t[r] = rt_once(uffd, p, RT_PAGES, pgsz, r + 1);
 		printf("bench rt-wp-shmem %.1f\n", median(t, REPEAT));
@@ -260,6 +270,7 @@ int main(void)
 		printf("# SKIP wp-populated-shmem wp-resolve-populated-shmem rt-wp-shmem: no UFFD_FEATURE_WP_HUGETLBFS_SHMEM\n");
 	}
 
+	prof_row("wp-populated-anon");
 	for (r = 0; r < REPEAT; r++) {
 		double t0;
 
@@ -267,9 +278,11 @@ int main(void)
 		touch(p, NPAGES, r + 1);
 		uffd = new_uffd(anon_feat);
 		reg(uffd, p, len, UFFDIO_REGISTER_MODE_WP);
+		prof_start();
 		t0 = now_ns();
 		wp(uffd, p, len, 1);
 		t[r] = (now_ns() - t0) / NPAGES;
+		prof_stop(NPAGES);
 		check_pm(p, NPAGES, 1, 1, "wp-populated-anon: not protected");
 		close(uffd);
 		if (munmap(p, len))
@@ -278,15 +291,18 @@ int main(void)
 	printf("bench wp-populated-anon %.1f\n", median(t, REPEAT));
 
 	if (anon_feat) {
+		prof_row("wp-unpopulated-anon");
 		for (r = 0; r < REPEAT; r++) {
 			double t0;
 
 			p = map_anon(len);
 			uffd = new_uffd(anon_feat);
 			reg(uffd, p, len, UFFDIO_REGISTER_MODE_WP);
+			prof_start();
 			t0 = now_ns();
 			wp(uffd, p, len, 1);
 			t[r] = (now_ns() - t0) / NPAGES;
+			prof_stop(NPAGES);
 			check_pm(p, NPAGES, 1, 0, "wp-unpopulated-anon: no marker");
 			close(uffd);
 			if (munmap(p, len))
@@ -301,6 +317,7 @@ int main(void)
 	touch(p, RT_PAGES, 0xff);
 	uffd = new_uffd(anon_feat);
 	reg(uffd, p, rtlen, UFFDIO_REGISTER_MODE_WP);
+	prof_row("rt-wp-anon");
 	for (r = 0; r < REPEAT; r++)
 		t[r] = rt_once(uffd, p, RT_PAGES, pgsz, r + 1);
 	printf("bench rt-wp-anon %.1f\n", median(t, REPEAT));
