@@ -323,7 +323,7 @@ fn fill_passes(
                 pending = None;
                 hugetlb::fill_pass(vma, req, progress, &mut pending_huge, &mut hugetlb_size)?
             }
-            None => run_pass(
+            None => pte::run_pass(
                 &mut pte::PteStep::new(&locks.vma, req.flags, req.end())?,
                 req,
                 progress,

@@ -5,7 +5,7 @@
 //! PMD-sized folio with one PMD (C: `mfill_atomic_pte()` and the functions
 //! it calls).
 
-use super::FillStep;
+use super::{FillProgress, FillRequest, FillStep, PassEnd};
 use kernel::bindings::{PAGE_SIZE, PMD_SHIFT};
 use kernel::mm::folio::{Folio, LockedFolio};
 use kernel::mm::pgtable::{PmdRef, PteTableGuard};
@@ -20,7 +20,9 @@ use kernel::prelude::*;
 /// sleeps: a run of such pages in one PTE table is filled under one hold
 /// of the table's lock (C takes it for each page), kept from one page to
 /// the next in `held`.  CONTINUE on shmem does the same for a run of up
-/// to [`CONTINUE_RUN`] pages whose folios it locks first ([`ContinueRun`]).
+/// to [`RUN_PAGES`] pages whose folios it locks first, and COPY into a
+/// private mapping for a run of pages it copies into new folios first
+/// ([`Run`]).
 /// Each page is still checked and counted on its own, in C's order, so
 /// the count, the errno of the first page that fails and the check for a
 /// fatal signal after each page stay C's; only the reschedule point moves
@@ -40,7 +42,10 @@ pub(super) struct PteStep<'a> {
     held: Option<PteTableGuard<'a>>,
     /// CONTINUE: the run's next folios, locked (made at the first page:
     /// the other modes do not pay for its setup and drop).
-    run: Option<ContinueRun>,
+    run: Option<Run<LockedFolio>>,
+    /// COPY into a private mapping: the run's next folios, new, copied
+    /// and charged (made at the first page, as `run`).
+    copy_run: Option<Run<Folio>>,
     /// One past the last address of the fill, in bytes.
     end: usize,
 }
@@ -48,26 +53,27 @@ pub(super) struct PteStep<'a> {
 /// The bytes one PTE table maps.
 const PMD_SIZE: usize = 1 << PMD_SHIFT;
 
-/// The most pages a run of CONTINUE locks the folios of before it takes
-/// the PTE table's lock.
-pub(super) const CONTINUE_RUN: usize = 16;
+/// The most pages of a run: CONTINUE locks their folios, COPY copies
+/// them into new folios, before the PTE table's lock is taken.
+pub(super) const RUN_PAGES: usize = 16;
 
-/// The folios of the next pages of a CONTINUE run, locked and referenced,
-/// in address order from `addr`; the first `None` ends the run.
-struct ContinueRun {
-    folios: [Option<LockedFolio>; CONTINUE_RUN],
+/// The folios of the next pages of a run, in address order from `addr`;
+/// the first `None` ends the run.  CONTINUE keeps them locked and
+/// referenced ([`LockedFolio`]), COPY new, copied and charged ([`Folio`]).
+struct Run<T> {
+    folios: [Option<T>; RUN_PAGES],
     /// The index in `folios` of the next page's folio.
     next: usize,
     /// The address of the next page, in bytes.
     addr: usize,
 }
 
-impl ContinueRun {
+impl<T> Run<T> {
     #[inline]
     fn new() -> Self {
         Self {
-            folios: [const { None }; CONTINUE_RUN],
-            next: CONTINUE_RUN,
+            folios: [const { None }; RUN_PAGES],
+            next: RUN_PAGES,
             addr: 0,
         }
     }
@@ -80,7 +86,7 @@ impl ContinueRun {
 
     /// The folio of `addr`, if it is the run's next page.
     #[inline]
-    fn take(&mut self, addr: usize) -> Option<LockedFolio> {
+    fn take(&mut self, addr: usize) -> Option<T> {
         if addr != self.addr {
             return None;
         }
@@ -90,12 +96,11 @@ impl ContinueRun {
         Some(folio)
     }
 
-    /// Starts a run at `addr`: the folios of the pages from `addr` up to
-    /// `end` that the page cache holds and that can be locked without
-    /// sleeping ([`ShmemVma::trylock_cache_folio`]), until the first that
-    /// cannot.  Whatever the run still held is dropped first.
+    /// Starts a run at `addr`: the folios `get` gives for the pages from
+    /// `addr` up to `end`, until the first it gives none for.  Whatever
+    /// the run still held is dropped first.
     #[inline]
-    fn start(&mut self, shmem: &ShmemVma, addr: usize, end: usize) {
+    fn start(&mut self, addr: usize, end: usize, mut get: impl FnMut(usize) -> Option<T>) {
         self.clear();
         self.next = 0;
         self.addr = addr;
@@ -104,7 +109,7 @@ impl ContinueRun {
             if at >= end {
                 break;
             }
-            match shmem.trylock_cache_folio(at) {
+            match get(at) {
                 Some(folio) => *slot = Some(folio),
                 None => break,
             }
@@ -112,14 +117,22 @@ impl ContinueRun {
         }
     }
 
-    /// Unlocks and puts the folios the run still holds.
+    /// Drops the folios the run still holds (CONTINUE: unlocks and puts
+    /// them; COPY: puts them, which frees and uncharges them).
     #[inline]
     fn clear(&mut self) {
         for slot in self.folios.iter_mut().skip(self.next) {
             *slot = None;
         }
-        self.next = CONTINUE_RUN;
+        self.next = RUN_PAGES;
     }
+}
+
+/// The end of a run that starts at `dst`: the end of the fill or of
+/// `dst`'s PTE table, whichever comes first, in bytes.
+#[inline]
+fn run_end(dst: usize, end: usize) -> usize {
+    end.min((dst | (PMD_SIZE - 1)).wrapping_add(1))
 }
 
 impl<'a> PteStep<'a> {
@@ -144,6 +157,7 @@ impl<'a> PteStep<'a> {
             last_pmd: None,
             held: None,
             run: None,
+            copy_run: None,
             end,
         })
     }
@@ -261,12 +275,13 @@ impl<'a> PteStep<'a> {
             self.last_pmd = Some(pmd);
             // The folios of the next pages of the fill in the same table,
             // if any (a fill of one page, a fault's, makes no run), taken
-            // only if that needs no sleep, as the table is locked.
-            let table_end = (dst | (PMD_SIZE - 1)).wrapping_add(1);
-            let run_end = self.end.min(table_end);
+            // only if that needs no sleep, as the table is locked: those
+            // the page cache holds and that can be locked without
+            // sleeping ([`ShmemVma::trylock_cache_folio`]).
+            let run_end = run_end(dst, self.end);
             if run_end - dst > PAGE_SIZE {
-                let run = self.run.get_or_insert_with(ContinueRun::new);
-                run.start(shmem, dst + PAGE_SIZE, run_end);
+                let run = self.run.get_or_insert_with(Run::new);
+                run.start(dst + PAGE_SIZE, run_end, |at| shmem.trylock_cache_folio(at));
             }
             return self.continue_install(table, folio, dst);
         }
@@ -279,24 +294,159 @@ impl<'a> PteStep<'a> {
     #[inline]
     fn continue_install(
         &mut self,
-        mut table: PteTableGuard<'a>,
+        table: PteTableGuard<'a>,
         folio: LockedFolio,
         dst: usize,
+    ) -> Result {
+        let more = self.run.as_ref().is_some_and(|run| !run.is_empty());
+        self.install_run_page(table, folio, dst, more, |table, folio, flags| {
+            table.install_cache_folio(folio, flags)
+        })
+    }
+
+    /// The end of the fill of the page at `dst` under the locked `table`
+    /// (C: `mfill_atomic_install_pte()`): `EFAULT` beyond the end of the
+    /// file, else `install` maps `folio` (`EEXIST` if the PTE maps
+    /// something).  On an error the table lock goes first, then the folio,
+    /// as C puts it after the PTE lock.  The table stays held for the next
+    /// page when `more` says the run has one.
+    #[inline(always)]
+    fn install_run_page<T>(
+        &mut self,
+        mut table: PteTableGuard<'a>,
+        folio: T,
+        dst: usize,
+        more: bool,
+        install: impl FnOnce(
+            &mut PteTableGuard<'a>,
+            T,
+            MfillFlags,
+        ) -> core::result::Result<(), (Error, T)>,
     ) -> Result {
         if self.vma.file_over_size(dst) {
             drop(table);
             drop(folio);
             return Err(EFAULT);
         }
-        if let Err((e, folio)) = table.install_cache_folio(folio, self.flags) {
+        if let Err((e, folio)) = install(&mut table, folio, self.flags) {
             drop(table);
             drop(folio);
             return Err(e);
         }
-        if self.run.as_ref().is_some_and(|run| !run.is_empty()) && table.next_page() {
+        if more && table.next_page() {
             self.held = Some(table);
         }
         Ok(())
+    }
+
+    /// C: the walk of `mfill_atomic()` (`ENOMEM`, `EEXIST` for a huge
+    /// PMD, `EFAULT` for a bad one), then `mfill_atomic_pte_copy()` into a
+    /// private mapping: a new anonymous page with the user's data from
+    /// `src` (`ENOMEM`), copied with page faults disabled; if the source
+    /// is not in memory, `ENOENT` hands the page out in `pending` to be
+    /// filled without the locks, and the next pass maps it.  Then the
+    /// memcg charge (`ENOMEM`) and, as `mfill_atomic_install_pte()`,
+    /// `EAGAIN` if the PTE table went away, `EFAULT` beyond the end of the
+    /// file, `EEXIST` if the PTE maps something.
+    ///
+    /// Before the table is locked for the first page of a run, the next
+    /// pages of the fill in the same table are copied into new charged
+    /// folios the same way, up to [`RUN_PAGES`], until the first whose
+    /// allocation, copy or charge fails; that page and those after it
+    /// then go on their own, as C fills every page, and report their own
+    /// error.  The run's pages are mapped under one hold of the table's
+    /// lock.  The copies can only read what C reads: mapping a page of
+    /// the fill changes no source byte (a source that is a page of the
+    /// fill itself, not mapped yet, cannot be read without a fault, and
+    /// ends the run).  On an error the run ends: the table lock goes
+    /// first, then the folios.
+    #[inline]
+    fn fill_copy(&mut self, dst: usize, src: usize, pending: &mut Option<Folio>) -> Result {
+        let ret = self.copy_page(dst, src, pending);
+        if ret.is_err() {
+            self.held = None;
+            if let Some(run) = self.copy_run.as_mut() {
+                run.clear();
+            }
+        }
+        ret
+    }
+
+    #[inline]
+    fn copy_page(&mut self, dst: usize, src: usize, pending: &mut Option<Folio>) -> Result {
+        // The next page of a run: its folio is copied and charged, and its
+        // table held.
+        if let Some(folio) = self.copy_run.as_mut().and_then(|run| run.take(dst)) {
+            // Dropped before `folio` on an error: the PTE lock goes first.
+            let table = self.lock_table(dst)?;
+            return self.copy_install(table, folio, dst);
+        }
+        // A new run.  As C: the walk first, then the folio, with no lock
+        // held.
+        self.held = None;
+        if let Some(run) = self.copy_run.as_mut() {
+            run.clear();
+        }
+        let vma = self.vma;
+        let reused = self.last_pmd.take().and_then(|pmd| pmd.for_addr(dst));
+        let pmd = match reused {
+            Some(pmd) => pmd,
+            None => vma.prepare_pte_table(dst)?,
+        };
+        let mut folio = match pending.take() {
+            Some(folio) => folio,
+            None => {
+                let mut folio = Folio::alloc_anon(vma, dst, false)?;
+                if !folio.copy_from_user_nofault(src) {
+                    *pending = Some(folio);
+                    return Err(ENOENT);
+                }
+                folio
+            }
+        };
+        folio.prepare_new(vma)?;
+        // The next pages of the fill in the same table, if any (a fill of
+        // one page, a fault's, makes no run).
+        let run_end = run_end(dst, self.end);
+        if run_end - dst > PAGE_SIZE {
+            let run = self.copy_run.get_or_insert_with(Run::new);
+            run.start(dst + PAGE_SIZE, run_end, |at| {
+                let mut folio = Folio::alloc_anon(vma, at, false).ok()?;
+                if !folio.copy_from_user_nofault(src + (at - dst)) {
+                    return None;
+                }
+                folio.prepare_new(vma).ok()?;
+                Some(folio)
+            });
+        }
+        let table = match PteTableGuard::lock_pmd(pmd)? {
+            Some(table) => {
+                self.last_pmd = Some(pmd);
+                table
+            }
+            // The table of an earlier page's entry went away
+            // (khugepaged): walk once more, as C walks for every page.
+            None if reused.is_some() => {
+                let pmd = vma.prepare_pte_table(dst)?;
+                let table = PteTableGuard::lock_pmd(pmd)?.ok_or(EAGAIN)?;
+                self.last_pmd = Some(pmd);
+                table
+            }
+            None => return Err(EAGAIN),
+        };
+        self.copy_install(table, folio, dst)
+    }
+
+    /// The end of C's `mfill_atomic_pte_copy()` under the locked `table`
+    /// at `dst`: `EFAULT` beyond the end of the file, `EEXIST` if the PTE
+    /// maps something, else the page of `folio` is mapped.  The table
+    /// stays held when the run has a next page.
+    #[inline]
+    fn copy_install(&mut self, table: PteTableGuard<'a>, folio: Folio, dst: usize) -> Result {
+        let more = self.copy_run.as_ref().is_some_and(|run| !run.is_empty());
+        self.install_run_page(table, folio, dst, more, |table, folio, flags| {
+            table.install_anon_folio(folio, flags)
+        })
     }
 
     /// CONTINUE of the whole aligned `PMD_SIZE` block at `dst` with one
@@ -329,61 +479,122 @@ impl<'a> PteStep<'a> {
     }
 
     /// C: `mfill_atomic_pte()`: the page of `pmd`'s address, whose PTE
-    /// table exists.
-    #[inline]
-    fn fill_at(&mut self, pmd: PmdRef<'a>, src: usize, pending: &mut Option<Folio>) -> Result {
+    /// table exists, in `mode` (the mode of `self.flags`).
+    #[inline(always)]
+    fn fill_at(
+        &mut self,
+        mode: MfillMode,
+        pmd: PmdRef<'a>,
+        src: usize,
+        pending: &mut Option<Folio>,
+    ) -> Result {
         let vma = self.vma;
-        match (self.flags.mode(), self.shmem) {
-            // A private mapping, of anonymous memory or of a shmem file,
-            // gets anonymous pages: filling a hole of a private shmem
-            // mapping must not create the page in the file.
-            (MfillMode::Copy, _) if !vma.is_shared() => {
-                mfill_atomic_pte_copy(vma, pmd, src, self.flags, pending)
-            }
+        match (mode, self.shmem) {
+            // A private mapping without the zero page: a zeroed
+            // anonymous page (COPY into a private mapping never gets
+            // here: `fill_copy`).
             (MfillMode::Zeropage, _) if !vma.is_shared() => mfill_atomic_pte_zeroed_folio(vma, pmd),
             // Shared shmem: the page goes into the page cache.
-            (MfillMode::Copy | MfillMode::Zeropage, Some(shmem)) => {
+            (MfillMode::Copy | MfillMode::Zeropage, Some(shmem)) if vma.is_shared() => {
                 super::shmem::shmem_mfill_atomic_pte(shmem, pmd, src, self.flags, pending)
             }
             // Shared anonymous memory was refused by the pass's checks;
             // POISON and CONTINUE never get here (`fill`), and CONTINUE
             // without shmem was refused by `new`.
-            (MfillMode::Copy | MfillMode::Zeropage | MfillMode::Poison, None)
-            | (MfillMode::Continue | MfillMode::Poison, _) => Err(EINVAL),
+            _ => Err(EINVAL),
         }
     }
 }
 
-impl FillStep for PteStep<'_> {
+/// The mode of a fill as a const generic argument: an `MfillMode`
+/// discriminant.
+pub(super) type ModeBits = u32;
+
+const COPY: ModeBits = MfillMode::Copy as ModeBits;
+const ZEROPAGE: ModeBits = MfillMode::Zeropage as ModeBits;
+const CONTINUE: ModeBits = MfillMode::Continue as ModeBits;
+const POISON: ModeBits = MfillMode::Poison as ModeBits;
+
+/// The mode whose discriminant is `bits` (POISON for no mode).
+#[inline(always)]
+const fn mode_of(bits: ModeBits) -> MfillMode {
+    match bits {
+        COPY => MfillMode::Copy,
+        ZEROPAGE => MfillMode::Zeropage,
+        CONTINUE => MfillMode::Continue,
+        _ => MfillMode::Poison,
+    }
+}
+
+/// A [`PteStep`] of a fill in the mode `MODE`, known at compile time:
+/// [`run_pass`] gives each mode a loop of its own, which holds only that
+/// mode's steps, rather than one loop that asks the mode for each page.
+struct PteModeStep<'s, 'a, const MODE: ModeBits>(&'s mut PteStep<'a>);
+
+impl<const MODE: ModeBits> FillStep for PteModeStep<'_, '_, MODE> {
     type Pending = Folio;
 
-    #[inline]
+    #[inline(always)]
     fn holds_lock(&self) -> bool {
-        self.held.is_some()
+        self.0.held.is_some()
     }
 
-    #[inline]
+    #[inline(always)]
     fn fill(&mut self, dst: usize, src: usize, pending: &mut Option<Folio>) -> Result<usize> {
-        if self.flags.mode() == MfillMode::Continue && self.fill_continue_pmd(dst) {
+        let mode = mode_of(MODE);
+        if mode == MfillMode::Continue && self.0.fill_continue_pmd(dst) {
             return Ok(PMD_SIZE);
         }
-        self.fill_page(dst, src, pending)?;
+        self.0.fill_page(mode, dst, src, pending)?;
         Ok(PAGE_SIZE)
     }
 }
 
+/// [`super::run_pass`] with `step`, in a loop made for the step's mode.
+#[inline]
+pub(super) fn run_pass(
+    step: &mut PteStep<'_>,
+    req: &FillRequest,
+    progress: &mut FillProgress,
+    pending: &mut Option<Folio>,
+) -> Result<PassEnd> {
+    match step.flags.mode() {
+        MfillMode::Copy => super::run_pass(&mut PteModeStep::<COPY>(step), req, progress, pending),
+        MfillMode::Zeropage => {
+            super::run_pass(&mut PteModeStep::<ZEROPAGE>(step), req, progress, pending)
+        }
+        MfillMode::Continue => {
+            super::run_pass(&mut PteModeStep::<CONTINUE>(step), req, progress, pending)
+        }
+        MfillMode::Poison => {
+            super::run_pass(&mut PteModeStep::<POISON>(step), req, progress, pending)
+        }
+    }
+}
+
 impl<'a> PteStep<'a> {
-    /// [`FillStep::fill`] of a base page, except for the whole-block
-    /// CONTINUE of [`Self::fill_continue_pmd`].
-    #[inline]
-    fn fill_page(&mut self, dst: usize, src: usize, pending: &mut Option<Folio>) -> Result {
-        match self.flags.mode() {
+    /// [`FillStep::fill`] of a base page in `mode` (the mode of
+    /// `self.flags`), except for the whole-block CONTINUE of
+    /// [`Self::fill_continue_pmd`].
+    #[inline(always)]
+    fn fill_page(
+        &mut self,
+        mode: MfillMode,
+        dst: usize,
+        src: usize,
+        pending: &mut Option<Folio>,
+    ) -> Result {
+        match mode {
             MfillMode::Poison => return self.set_pte(dst, Pte::new_marker(PteMarker::POISONED)),
             MfillMode::Continue => {
                 if let Some(shmem) = self.shmem {
                     return self.fill_continue(shmem, dst);
                 }
             }
+            // A private mapping, of anonymous memory or of a shmem file,
+            // gets anonymous pages: filling a hole of a private shmem
+            // mapping must not create the page in the file.
+            MfillMode::Copy if !self.vma.is_shared() => return self.fill_copy(dst, src, pending),
             // A private mapping gets the zero page where the mm may map
             // it; shared shmem gets a page in the page cache.
             MfillMode::Zeropage if !self.vma.is_shared() => {
@@ -402,7 +613,7 @@ impl<'a> PteStep<'a> {
                 Some(pmd) => pmd,
                 None => self.vma.prepare_pte_table(dst)?,
             };
-            let ret = self.fill_at(pmd, src, pending);
+            let ret = self.fill_at(mode, pmd, src, pending);
             // `EAGAIN`: the PTE table went away (khugepaged).  Right after
             // a walk that is the answer, as in C; with an earlier page's
             // entry, walk (allocating a new table) and try once more, as C
@@ -437,32 +648,6 @@ pub(super) fn lock_for_fill<'a>(vma: &'a VmaRef, pmd: PmdRef<'a>) -> Result<PteT
 #[inline]
 fn install_new_folio(vma: &VmaRef, pmd: PmdRef<'_>, folio: Folio, flags: MfillFlags) -> Result {
     lock_for_fill(vma, pmd)?.install_new_anon_folio(folio, flags)
-}
-
-/// C: `mfill_atomic_pte_copy()`: a new anonymous page with the user's
-/// data.  The copy is first tried with page faults disabled; if the source
-/// is not in memory, `ENOENT` hands the page out to be filled without the
-/// locks.
-fn mfill_atomic_pte_copy(
-    vma: &VmaRef,
-    pmd: PmdRef<'_>,
-    src: usize,
-    flags: MfillFlags,
-    pending: &mut Option<Folio>,
-) -> Result {
-    let mut folio = match pending.take() {
-        Some(folio) => folio,
-        None => {
-            let mut folio = Folio::alloc_anon(vma, pmd.addr(), false)?;
-            if !folio.copy_from_user_nofault(src) {
-                *pending = Some(folio);
-                return Err(ENOENT);
-            }
-            folio
-        }
-    };
-    folio.prepare_new(vma)?;
-    install_new_folio(vma, pmd, folio, flags)
 }
 
 /// C: `mfill_atomic_pte_zeroed_folio()`: ZEROPAGE where the mm may not

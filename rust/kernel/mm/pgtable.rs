@@ -153,16 +153,32 @@ impl<'a> PteTableGuard<'a> {
     /// without its anon_vma, where an anonymous page cannot go.
     #[inline]
     pub fn install_new_anon_folio(mut self, folio: Folio, flags: MfillFlags) -> Result {
-        if self.vma.is_shared() || !self.vma.has_anon_vma() {
-            return Err(EINVAL);
-        }
-        let ret = self.install_page(&folio.page(), flags, false);
+        let ret = self.install_anon_folio(folio, flags);
         drop(self);
-        // After the PTE lock, as C does: put on an error, else the
-        // mapping's.
-        ret?;
-        folio.into_mapped();
-        Ok(())
+        // After the PTE lock, as C does: put on an error.
+        ret.map_err(|(e, _folio)| e)
+    }
+
+    /// As [`Self::install_new_anon_folio`], but the table stays locked
+    /// (for the next page of a run), and on an error the folio comes back:
+    /// drop it after the guard, as C puts it after the PTE lock.
+    #[inline]
+    pub fn install_anon_folio(
+        &mut self,
+        folio: Folio,
+        flags: MfillFlags,
+    ) -> core::result::Result<(), (Error, Folio)> {
+        if self.vma.is_shared() || !self.vma.has_anon_vma() {
+            return Err((EINVAL, folio));
+        }
+        match self.install_page(&folio.page(), flags, false) {
+            Ok(()) => {
+                // The reference is the mapping's now.
+                folio.into_mapped();
+                Ok(())
+            }
+            Err(e) => Err((e, folio)),
+        }
     }
 
     /// Maps the page of `folio`, a locked page-cache folio, here, where

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * UFFDIO_ZEROPAGE and UFFDIO_POISON over runs of base pages, inside one PTE
- * table and across the boundary between two: what the caller sees must not
- * depend on how many pages the kernel fills under one page-table lock.
+ * UFFDIO_ZEROPAGE, UFFDIO_POISON, UFFDIO_COPY and UFFDIO_CONTINUE over runs
+ * of base pages, inside one PTE table and across the boundary between two:
+ * what the caller sees must not depend on how many pages the kernel fills
+ * under one page-table lock, nor (COPY) on how many sources it copies
+ * before it takes that lock.
  *
  * Memory types: private anonymous, shared shmem (a memfd mapped
  * MAP_SHARED) and private shmem (the same, MAP_PRIVATE), registered
- * MISSING.  As controls, UFFDIO_COPY on anonymous memory and
- * UFFDIO_CONTINUE on shared shmem (registered MINOR, the page cache filled
- * beforehand through a second mapping) run the same cases.  Every case
+ * MISSING; CONTINUE on shared shmem, registered MINOR, the page cache
+ * filled beforehand through a second mapping.  Every case
  * has a fresh mapping of 3 MB at a 2 MB-aligned address (page 512 is the
  * first page of the second PTE table) and runs one ioctl with the result
  * field pre-set to a sentinel; it checks the return value, errno and the
@@ -39,23 +40,33 @@
  *     shmem goes through the page cache and replaces the marker (it fills
  *     the whole range); COPY and CONTINUE replace it too;
  *   - shmem: page k in the page cache but not mapped here: shared ZEROPAGE
- *     stops there (EEXIST from the page cache, as a mapped page), private
- *     ZEROPAGE maps the zero page over it (the mapping then reads zeroes
- *     though the file holds data), POISON puts its marker over it on both;
+ *     and COPY stop there (EEXIST from the page cache, as a mapped page),
+ *     private ZEROPAGE maps the zero page over it (the mapping then reads
+ *     zeroes though the file holds data) and private COPY an anonymous
+ *     copy, POISON puts its marker over it on both;
  *   - shmem: a file that ends 4 pages past 2 MB (the mapping is 3 MB: mmap
  *     beyond the end of a shmem file is allowed): a range of 8 pages from
- *     2 MB gives EAGAIN with 4 pages for ZEROPAGE and POISON, shared and
- *     private, and for CONTINUE (16 pages from 8 below 2 MB: EAGAIN with
- *     12); a range wholly beyond the end gives
- *     EFAULT (-EFAULT) for ZEROPAGE and POISON and EINVAL (-EINVAL) for
- *     CONTINUE (shmem_get_folio() refuses an index beyond i_size).
+ *     2 MB gives EAGAIN with 4 pages for COPY, ZEROPAGE and POISON, shared
+ *     and private, and for CONTINUE (16 pages from 8 below 2 MB: EAGAIN
+ *     with 12); a range wholly beyond the end gives EFAULT (-EFAULT) for
+ *     COPY, ZEROPAGE and POISON and EINVAL (-EINVAL) for CONTINUE
+ *     (shmem_get_folio() refuses an index beyond i_size);
+ *   - COPY: the source of page k not in memory (MADV_DONTNEED of that
+ *     source page just before): the copy with page faults disabled fails
+ *     there, the page is copied outside the locks (it reads zeroes) and
+ *     the fill goes on: all filled, page k zeroes;
+ *   - COPY: each page's source is the page before it in the destination
+ *     (the source starts one page below the range, at a page the set-up
+ *     mapped): a source page is a page of the fill itself, readable only
+ *     once the fill has mapped it, so every page ends up with the bytes of
+ *     the set-up's page.
  * A fatal signal during a long fill (EINTR after partial progress) is not
  * covered.  The POISON rows and the marker rows are skipped without
  * UFFD_FEATURE_POISON, the CONTINUE rows without UFFD_FEATURE_MINOR_SHMEM.
  *
  * The expected values are those of Linux 6.12 (mm/userfaultfd.c, which
  * takes the page-table lock once per page, and mm/shmem.c); the build
- * host's 6.18 kernel gives the same answer to every case (all 318 checks
+ * host's 6.18 kernel gives the same answer to every case (all 442 checks
  * pass there), including the swap bit pagemap shows for a poison marker
  * (fs/proc/task_mmu.c reports any non-present, non-none PTE as swapped).
  *
@@ -107,7 +118,8 @@ static const char *const mem_name[] = { "anon", "shmem", "shmem private" };
 static const struct { enum op op; enum mem mem; } runs[] = {
 	{ OP_ZERO, M_ANON }, { OP_ZERO, M_SHMEM }, { OP_ZERO, M_SHMEM_PRIV },
 	{ OP_POISON, M_ANON }, { OP_POISON, M_SHMEM }, { OP_POISON, M_SHMEM_PRIV },
-	{ OP_COPY, M_ANON }, { OP_CONT, M_SHMEM },
+	{ OP_COPY, M_ANON }, { OP_COPY, M_SHMEM }, { OP_COPY, M_SHMEM_PRIV },
+	{ OP_CONT, M_SHMEM },
 };
 
 /* What the set-up puts at one page before the checked ioctl. */
@@ -137,6 +149,8 @@ struct row {
 	enum prep prep;
 	int at;			/* the page P_* is put at, from the aligned start */
 	int short_file;		/* the file is SHORT pages long */
+	int src_hole;		/* COPY: 1 + the page whose source is not in memory */
+	int src_self;		/* COPY: the source starts one page below the range */
 	struct expect exp[MAX_EXP];
 };
 
@@ -181,21 +195,38 @@ static const struct row rows[] = {
 
 	/* shmem: the page cache has page k, this mapping does not map it */
 	{ "16 pages, page 5 in the page cache only", 0, 16, P_CACHED, 5,
-	  .exp = { PARTIAL(X_ZERO, A_SHM, 5), FILLS(X_ZERO, A_SHMP),
+	  .exp = { PARTIAL(X_ZERO | X_COPY, A_SHM, 5), FILLS(X_ZERO | X_COPY, A_SHMP),
 		   FILLS(X_POIS, A_SHMS) } },
 	{ "16 pages across 2MB, page 512 in the page cache only", TABLE - 8, 16, P_CACHED,
 	  TABLE,
-	  .exp = { PARTIAL(X_ZERO, A_SHM, 8), FILLS(X_ZERO, A_SHMP),
+	  .exp = { PARTIAL(X_ZERO | X_COPY, A_SHM, 8), FILLS(X_ZERO | X_COPY, A_SHMP),
 		   FILLS(X_POIS, A_SHMS) } },
 
 	/* shmem: the file ends 4 pages past 2MB */
 	{ "8 pages from 2MB, the file ends 4 pages in", TABLE, 8, .short_file = 1,
-	  .exp = { PARTIAL(X_ZERO | X_POIS | X_CONT, A_SHMS, 4) } },
+	  .exp = { PARTIAL(X_COPY | X_ZERO | X_POIS | X_CONT, A_SHMS, 4) } },
 	{ "16 pages across 2MB, the file ends 4 pages past it", TABLE - 8, 16,
 	  .short_file = 1,
-	  .exp = { PARTIAL(X_ZERO | X_POIS | X_CONT, A_SHMS, 12) } },
+	  .exp = { PARTIAL(X_COPY | X_ZERO | X_POIS | X_CONT, A_SHMS, 12) } },
 	{ "4 pages wholly beyond the end of the file", SHORT, 4, .short_file = 1,
-	  .exp = { FAILS(X_ZERO | X_POIS, A_SHMS, EFAULT), FAILS(X_CONT, A_SHMS, EINVAL) } },
+	  .exp = { FAILS(X_COPY | X_ZERO | X_POIS, A_SHMS, EFAULT),
+		   FAILS(X_CONT, A_SHMS, EINVAL) } },
+
+	/* COPY: a source page not in memory */
+	{ "16 pages, the source of page 5 not in memory", 0, 16, .src_hole = 1 + 5,
+	  .exp = { FILLS(X_COPY, A_ALL) } },
+	{ "16 pages, the source of the first page not in memory", 0, 16, .src_hole = 1 + 0,
+	  .exp = { FILLS(X_COPY, A_ALL) } },
+	{ "16 pages across 2MB, the source of the first page above it not in memory",
+	  TABLE - 8, 16, .src_hole = 1 + TABLE, .exp = { FILLS(X_COPY, A_ALL) } },
+	{ "64 pages, the source of page 63 not in memory", 0, 64, .src_hole = 1 + 63,
+	  .exp = { FILLS(X_COPY, A_ALL) } },
+
+	/* COPY: each page's source is the page before it in the destination */
+	{ "16 pages, each from the page before it", 1, 16, P_MAPPED, 0, .src_self = 1,
+	  .exp = { FILLS(X_COPY, A_ALL) } },
+	{ "16 pages across 2MB, each from the page before it", TABLE - 8, 16, P_MAPPED,
+	  TABLE - 9, .src_self = 1, .exp = { FILLS(X_COPY, A_ALL) } },
 };
 
 static int quiet;
@@ -437,7 +468,7 @@ static int want_cached(const struct arena *a, enum op which, const struct row *r
 	if (r->prep == P_CACHED && i == r->at)
 		return 1;
 	/* a shared mapping fills the page cache, a private one anon pages */
-	if (a->mem == M_SHMEM && (s == S_ZERO || s == S_MAPPED))
+	if (a->mem == M_SHMEM && (s == S_ZERO || s == S_COPY || s == S_MAPPED))
 		return 1;
 	return 0;
 }
@@ -499,6 +530,10 @@ static int check_pages(struct arena *a, enum op which, const struct row *r, int 
 			good = bus;
 		} else if (bus) {
 			good = 0;
+		} else if (s == S_COPY && r->src_self) {
+			good = !memcmp(p, prep_src, ps);
+		} else if (s == S_COPY && r->src_hole == 1 + i) {
+			good = is_zero(p, ps);
 		} else if (s == S_COPY) {
 			good = !memcmp(p, src + (i - r->start) * ps, ps);
 		} else if (s == S_MAPPED) {
@@ -531,6 +566,7 @@ static void run_case(const struct row *r, enum op which, enum mem m, const struc
 {
 	int done = x->done < 0 ? r->len : x->done;
 	char desc[256], what[64];
+	const char *from;
 	struct arena a;
 	__s64 field, want;
 	int ret, err, ok;
@@ -565,7 +601,12 @@ static void run_case(const struct row *r, enum op which, enum mem m, const struc
 		return;
 	}
 
-	ret = fill(a.uffd, which, a.base + r->start * ps, r->len * ps, src, &field, &err);
+	from = src;
+	if (r->src_self)
+		from = a.base + (r->start - 1) * ps;
+	if (r->src_hole)
+		madvise(src + (r->src_hole - 1 - r->start) * ps, ps, MADV_DONTNEED);
+	ret = fill(a.uffd, which, a.base + r->start * ps, r->len * ps, from, &field, &err);
 	want = x->err && !done ? -x->err : (__s64)(done * ps);
 	ok = (x->err ? ret == -1 && err == x->err : ret == 0) && field == want;
 	ksft_test_result(ok, "%s\n", desc);
@@ -582,6 +623,8 @@ static void run_case(const struct row *r, enum op which, enum mem m, const struc
 	ksft_test_result(ok, "%s %s: %s: the pages afterwards\n", op_name[which],
 			 mem_name[m], r->name);
 	arena_fini(&a);
+	if (r->src_hole)
+		fill_pattern(src, NPAGES * ps, 'S');
 }
 
 int main(int argc, char **argv)
