@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! userfaultfd from Rust, the way a VMM uses it, on the `userfaultfd` crate:
 //!
 //! 1. MINOR faults on shared memory.  Guest memory is a memfd mapped twice:
