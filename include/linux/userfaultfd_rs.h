@@ -122,18 +122,20 @@ void uffd_rs_install_pte(struct vm_area_struct *vma, unsigned long addr,
 			 pte_t *ptep, struct page *page, unsigned int flags);
 void uffd_rs_warn_pte_not_none(void);
 struct folio *uffd_rs_alloc_folio(struct vm_area_struct *vma,
-				  unsigned long addr, bool zeroed);
+				  unsigned long addr, bool zeroed, bool noretry);
 unsigned long uffd_rs_copy_folio_from_user(struct folio *folio,
 					   unsigned long src, bool nofault);
-int uffd_rs_folio_prepare(struct vm_area_struct *vma, struct folio *folio);
+int uffd_rs_folio_prepare(struct vm_area_struct *vma, struct folio *folio,
+			  bool noretry);
 int uffd_rs_shmem_get_folio(struct vm_area_struct *vma, unsigned long addr,
 			    struct folio **foliop, struct page **pagep);
 int uffd_rs_put_user_s64(s64 value, s64 __user *ptr);
 bool uffd_rs_cond_resched_fatal_signal_pending(void);
 bool uffd_rs_fatal_signal_pending(void);
-struct folio *uffd_rs_shmem_trylock_folio(struct vm_area_struct *vma,
-					  unsigned long addr,
-					  struct page **pagep);
+unsigned int uffd_rs_shmem_trylock_folios(struct vm_area_struct *vma,
+					  unsigned long addr, unsigned int nr,
+					  struct folio **folios,
+					  struct page **pages);
 bool uffd_rs_shmem_continue_pmd(struct vm_area_struct *vma, unsigned long addr);
 unsigned long uffd_rs_hugetlb_page_size(struct vm_area_struct *vma);
 u32 uffd_rs_hugetlb_lock(struct vm_area_struct *vma, unsigned long addr,

@@ -25,12 +25,12 @@ always-y += helpers/helpers.bc helpers/uffd_rs_shim.bc
 # adjusted here:
 # - -fno-builtin-wcslen (top Makefile): rustc has no such attribute.  It is
 #   left out of the bitcode: it only stops clang from turning a loop into a
-#   call to wcslen(), and the helpers and shims have no such loop.
+#   call to wcslen(), and the helpers and shims have no such loop (were one
+#   added, the link would fail: 6.12 has no wcslen()).
 # - the target CPU: clang's default for x86-64 C is "x86-64", rustc's
 #   "generic", whose features are not a superset of x86-64's.  The Rust
 #   objects that link the bitcode are built for the CPU the C is built for
-#   (inline_cpu.mk); with another CPU choice than
-#   CONFIG_GENERIC_CPU they stay generic and nothing is inlined.
+#   (inline_cpu.mk).
 uffd-rs-bc-cflags-remove := $(CFLAGS_REMOVE_helpers/helpers.o) -fno-builtin-wcslen
 
 quiet_cmd_c_to_bc = BC      $@

@@ -180,14 +180,21 @@ void uffd_rs_warn_pte_not_none(void)
 
 /*
  * A new anonymous folio for @addr, zeroed if @zeroed (the allocators are
- * macros over the _noprof functions).
+ * macros over the _noprof functions).  @noretry: for a page a batched fill
+ * takes ahead of its turn, which C would not allocate yet; it fails
+ * rather than reclaim hard or warn, and the page is allocated again in
+ * its turn as C allocates it.
  */
 struct folio *uffd_rs_alloc_folio(struct vm_area_struct *vma,
-				  unsigned long addr, bool zeroed)
+				  unsigned long addr, bool zeroed, bool noretry)
 {
+	gfp_t gfp = GFP_HIGHUSER_MOVABLE;
+
 	if (zeroed)
 		return vma_alloc_zeroed_movable_folio(vma, addr);
-	return vma_alloc_folio(GFP_HIGHUSER_MOVABLE, 0, vma, addr, false);
+	if (noretry)
+		gfp |= __GFP_NORETRY | __GFP_NOWARN;
+	return vma_alloc_folio(gfp, 0, vma, addr, false);
 }
 
 /*
@@ -217,12 +224,19 @@ unsigned long uffd_rs_copy_folio_from_user(struct folio *folio,
 
 /*
  * Marks a new folio up to date and charges it to @vma's memcg
- * (mfill_atomic_pte_copy()): 0 or -ENOMEM.
+ * (mfill_atomic_pte_copy()): 0 or -ENOMEM.  @noretry as for
+ * uffd_rs_alloc_folio(): a charge over the limit then fails after one
+ * round of reclaim, without the memcg OOM killer.
  */
-int uffd_rs_folio_prepare(struct vm_area_struct *vma, struct folio *folio)
+int uffd_rs_folio_prepare(struct vm_area_struct *vma, struct folio *folio,
+			  bool noretry)
 {
+	gfp_t gfp = GFP_KERNEL;
+
+	if (noretry)
+		gfp |= __GFP_NORETRY | __GFP_NOWARN;
 	__folio_mark_uptodate(folio);
-	return mem_cgroup_charge(folio, vma->vm_mm, GFP_KERNEL) ? -ENOMEM : 0;
+	return mem_cgroup_charge(folio, vma->vm_mm, gfp) ? -ENOMEM : 0;
 }
 
 /*
@@ -248,40 +262,59 @@ int uffd_rs_shmem_get_folio(struct vm_area_struct *vma, unsigned long addr,
 }
 
 /*
- * The page-cache folio of @addr in shmem @vma, locked and referenced, with
- * its page in *@pagep, when taking it needs no sleep: shmem_get_folio() of
- * SGP_NOALLOC would return it as it is (within i_size, uptodate, still in
- * the mapping), its lock is free and its page is not poisoned.  NULL
- * otherwise, and the caller asks uffd_rs_shmem_get_folio() for it, which
- * may sleep (and gives the errors).  For the pages after the first of a
- * run of UFFDIO_CONTINUE, looked up before the run's PTE lock is taken;
- * the first one is the only lock the run waits for.
+ * The page-cache folios of the pages from @addr on in shmem @vma, up to
+ * @nr of them, each locked and referenced in @folios with its page in
+ * @pages, while taking them needs no sleep: shmem_get_folio() of
+ * SGP_NOALLOC would return each as it is (within i_size, uptodate, still
+ * in the mapping), its lock is free and its page is not poisoned.  One
+ * walk of the page cache for all of them, under RCU, as the fault-around
+ * of filemap_map_pages() takes its folios.  Returns how many pages from
+ * @addr on got theirs; the first page that does not (a hole, a swapped
+ * out page, a folio locked, by us too for the next page of a large
+ * folio, or changing under the walk) ends the run, and the caller asks
+ * uffd_rs_shmem_get_folio() for it, which may sleep (and gives the
+ * errors).  For the pages after the first of a run of UFFDIO_CONTINUE,
+ * looked up before the run's PTE lock is taken; the first one is the only
+ * lock the run waits for.
  */
-struct folio *uffd_rs_shmem_trylock_folio(struct vm_area_struct *vma,
-					  unsigned long addr,
-					  struct page **pagep)
+unsigned int uffd_rs_shmem_trylock_folios(struct vm_area_struct *vma,
+					  unsigned long addr, unsigned int nr,
+					  struct folio **folios,
+					  struct page **pages)
 {
 	struct inode *inode = file_inode(vma->vm_file);
+	struct address_space *mapping = inode->i_mapping;
 	pgoff_t pgoff = linear_page_index(vma, addr);
-	struct folio *folio;
+	pgoff_t end = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
+	XA_STATE(xas, &mapping->i_pages, pgoff);
+	unsigned int n;
 
-	if (((loff_t)pgoff << PAGE_SHIFT) >= i_size_read(inode))
-		return NULL;
-	folio = filemap_get_entry(inode->i_mapping, pgoff);
-	if (!folio || xa_is_value(folio))
-		return NULL;
-	if (!folio_trylock(folio))
-		goto put;
-	if (folio->mapping != inode->i_mapping || !folio_test_uptodate(folio) ||
-	    PageHWPoison(folio_file_page(folio, pgoff)))
-		goto unlock;
-	*pagep = folio_file_page(folio, pgoff);
-	return folio;
+	rcu_read_lock();
+	for (n = 0; n < nr && pgoff + n < end; n++) {
+		struct folio *folio = n ? xas_next(&xas) : xas_load(&xas);
+
+		if (!folio || xa_is_internal(folio) || xa_is_value(folio))
+			break;
+		if (!folio_try_get(folio))
+			break;
+		if (unlikely(folio != xas_reload(&xas)))
+			goto put;
+		if (!folio_trylock(folio))
+			goto put;
+		if (folio->mapping != mapping || !folio_test_uptodate(folio) ||
+		    PageHWPoison(folio_file_page(folio, pgoff + n)))
+			goto unlock;
+		folios[n] = folio;
+		pages[n] = folio_file_page(folio, pgoff + n);
+		continue;
 unlock:
-	folio_unlock(folio);
+		folio_unlock(folio);
 put:
-	folio_put(folio);
-	return NULL;
+		folio_put(folio);
+		break;
+	}
+	rcu_read_unlock();
+	return n;
 }
 
 /*

@@ -78,7 +78,7 @@ impl<T> Run<T> {
         }
     }
 
-    /// Whether the run holds the folio of a next page.
+    /// Whether the run holds no folio for a next page.
     #[inline]
     fn is_empty(&self) -> bool {
         !matches!(self.folios.get(self.next), Some(Some(_)))
@@ -117,12 +117,34 @@ impl<T> Run<T> {
         }
     }
 
+    /// Starts a run at `addr` with the folios `fill` puts into the slots
+    /// it is given, one per page from `addr` up to `end`, from the first
+    /// slot on; it returns how many it filled.  Whatever the run still
+    /// held is dropped first.
+    #[inline]
+    fn start_batch(
+        &mut self,
+        addr: usize,
+        end: usize,
+        fill: impl FnOnce(&mut [Option<T>]) -> usize,
+    ) {
+        self.clear();
+        self.next = 0;
+        self.addr = addr;
+        let pages = (end.saturating_sub(addr) / PAGE_SIZE).min(RUN_PAGES);
+        if let Some(slots) = self.folios.get_mut(..pages) {
+            fill(slots);
+        }
+    }
+
     /// Drops the folios the run still holds (CONTINUE: unlocks and puts
     /// them; COPY: puts them, which frees and uncharges them).
     #[inline]
     fn clear(&mut self) {
-        for slot in self.folios.iter_mut().skip(self.next) {
-            *slot = None;
+        if let Some(rest) = self.folios.get_mut(self.next..) {
+            for slot in rest {
+                *slot = None;
+            }
         }
         self.next = RUN_PAGES;
     }
@@ -277,11 +299,14 @@ impl<'a> PteStep<'a> {
             // if any (a fill of one page, a fault's, makes no run), taken
             // only if that needs no sleep, as the table is locked: those
             // the page cache holds and that can be locked without
-            // sleeping ([`ShmemVma::trylock_cache_folio`]).
+            // sleeping, in one walk of the page cache
+            // ([`ShmemVma::trylock_cache_folios`]).
             let run_end = run_end(dst, self.end);
             if run_end - dst > PAGE_SIZE {
                 let run = self.run.get_or_insert_with(Run::new);
-                run.start(dst + PAGE_SIZE, run_end, |at| shmem.trylock_cache_folio(at));
+                run.start_batch(dst + PAGE_SIZE, run_end, |slots| {
+                    shmem.trylock_cache_folios(dst + PAGE_SIZE, slots)
+                });
             }
             return self.continue_install(table, folio, dst);
         }
@@ -291,7 +316,7 @@ impl<'a> PteStep<'a> {
     /// `table` at `dst`: `EFAULT` beyond the end of the file, `EEXIST` if
     /// the PTE maps something, else the page of `folio` is mapped.  The
     /// table stays held when the run has a next page.
-    #[inline]
+    #[inline(always)]
     fn continue_install(
         &mut self,
         table: PteTableGuard<'a>,
@@ -358,8 +383,12 @@ impl<'a> PteStep<'a> {
     /// lock.  The copies can only read what C reads: mapping a page of
     /// the fill changes no source byte (a source that is a page of the
     /// fill itself, not mapped yet, cannot be read without a fault, and
-    /// ends the run).  On an error the run ends: the table lock goes
-    /// first, then the folios.
+    /// ends the run).  The pages taken ahead are allocated and charged
+    /// without hard reclaim or the OOM killer
+    /// ([`Folio::alloc_anon_ahead`]): C would not allocate them yet.
+    /// When the fill stops early, sources after the stop were read
+    /// (their accessed bits set) where C reads none.  On an error the
+    /// run ends: the table lock goes first, then the folios.
     #[inline]
     fn fill_copy(&mut self, dst: usize, src: usize, pending: &mut Option<Folio>) -> Result {
         let ret = self.copy_page(dst, src, pending);
@@ -372,6 +401,7 @@ impl<'a> PteStep<'a> {
         ret
     }
 
+    /// [`Self::fill_copy`] but for the clean-up of a run on an error.
     #[inline]
     fn copy_page(&mut self, dst: usize, src: usize, pending: &mut Option<Folio>) -> Result {
         // The next page of a run: its folio is copied and charged, and its
@@ -411,11 +441,11 @@ impl<'a> PteStep<'a> {
         if run_end - dst > PAGE_SIZE {
             let run = self.copy_run.get_or_insert_with(Run::new);
             run.start(dst + PAGE_SIZE, run_end, |at| {
-                let mut folio = Folio::alloc_anon(vma, at, false).ok()?;
+                let mut folio = Folio::alloc_anon_ahead(vma, at).ok()?;
                 if !folio.copy_from_user_nofault(src + (at - dst)) {
                     return None;
                 }
-                folio.prepare_new(vma).ok()?;
+                folio.prepare_new_ahead(vma).ok()?;
                 Some(folio)
             });
         }
@@ -515,7 +545,17 @@ const ZEROPAGE: ModeBits = MfillMode::Zeropage as ModeBits;
 const CONTINUE: ModeBits = MfillMode::Continue as ModeBits;
 const POISON: ModeBits = MfillMode::Poison as ModeBits;
 
-/// The mode whose discriminant is `bits` (POISON for no mode).
+// The four modes have four different discriminants, so `mode_of` gives
+// each mode back.
+const _: () = {
+    assert!(matches!(mode_of(COPY), MfillMode::Copy));
+    assert!(matches!(mode_of(ZEROPAGE), MfillMode::Zeropage));
+    assert!(matches!(mode_of(CONTINUE), MfillMode::Continue));
+    assert!(matches!(mode_of(POISON), MfillMode::Poison));
+};
+
+/// The mode whose discriminant is `bits` (POISON for any other value:
+/// only the four constants above are ever given).
 #[inline(always)]
 const fn mode_of(bits: ModeBits) -> MfillMode {
     match bits {

@@ -40,9 +40,23 @@ impl Folio {
     /// `ENOMEM` when memory is short.
     #[inline]
     pub fn alloc_anon(vma: &VmaRef, addr: usize, zeroed: bool) -> Result<Self> {
+        Self::alloc(vma, addr, zeroed, false)
+    }
+
+    /// As [`Folio::alloc_anon`] (not zeroed), for a page that a batched
+    /// fill takes ahead of its turn, which C would not allocate yet:
+    /// fails (`ENOMEM`) rather than reclaim hard or warn, and the page is
+    /// then allocated again in its turn, as C allocates it.
+    #[inline]
+    pub fn alloc_anon_ahead(vma: &VmaRef, addr: usize) -> Result<Self> {
+        Self::alloc(vma, addr, false, true)
+    }
+
+    #[inline]
+    fn alloc(vma: &VmaRef, addr: usize, zeroed: bool, ahead: bool) -> Result<Self> {
         // SAFETY: the VMA is stable (its invariant); the allocator takes
         // the VMA only for its memory policy.
-        let ptr = unsafe { bindings::uffd_rs_alloc_folio(vma.as_ptr(), addr as _, zeroed) };
+        let ptr = unsafe { bindings::uffd_rs_alloc_folio(vma.as_ptr(), addr as _, zeroed, ahead) };
         // INVARIANT: a new folio comes with one reference, ours.
         NonNull::new(ptr).map(|ptr| Self { ptr }).ok_or(ENOMEM)
     }
@@ -112,9 +126,25 @@ impl Folio {
     /// it to the memory cgroup of `vma`'s mm; `ENOMEM` if the charge fails.
     #[inline]
     pub fn prepare_new(&mut self, vma: &VmaRef) -> Result {
+        self.prepare(vma, false)
+    }
+
+    /// As [`Folio::prepare_new`], for a page that a batched fill takes
+    /// ahead of its turn: a charge over the memory cgroup's limit fails
+    /// (`ENOMEM`) after one round of reclaim, without the memcg OOM
+    /// killer, and the page is charged again in its turn, as C charges it.
+    #[inline]
+    pub fn prepare_new_ahead(&mut self, vma: &VmaRef) -> Result {
+        self.prepare(vma, true)
+    }
+
+    #[inline]
+    fn prepare(&mut self, vma: &VmaRef, ahead: bool) -> Result {
         // SAFETY: the folio is ours and not mapped yet (we allocated it);
         // the VMA is stable.
-        to_result(unsafe { bindings::uffd_rs_folio_prepare(vma.as_ptr(), self.ptr.as_ptr()) })
+        to_result(unsafe {
+            bindings::uffd_rs_folio_prepare(vma.as_ptr(), self.ptr.as_ptr(), ahead)
+        })
     }
 
     /// The folio's first page, to map: only for a new anonymous folio, one

@@ -17,6 +17,9 @@ use crate::{
 };
 use core::{mem::ManuallyDrop, ptr::NonNull};
 
+/// The most folios [`ShmemVma::trylock_cache_folios`] takes in one call.
+pub const TRYLOCK_MAX: usize = 16;
+
 impl ShmemVma {
     /// The page-cache folio behind `addr`, locked and referenced, never
     /// allocating one (C: `shmem_get_folio(..., SGP_NOALLOC)`).  `EFAULT`
@@ -39,25 +42,49 @@ impl ShmemVma {
         }
     }
 
-    /// The page-cache folio behind `addr`, locked and referenced, if taking
-    /// it needs no sleep: [`Self::get_folio_noalloc`] would return it as
-    /// it is (within the file, uptodate, not poisoned) and its lock is
-    /// free.  `None` otherwise, where that function tells what is there.
+    /// The page-cache folios behind the pages from `addr` on, one per
+    /// slot of `slots`, locked and referenced, as long as taking them
+    /// needs no sleep: [`Self::get_folio_noalloc`] would return each as it
+    /// is (within the file, uptodate, not poisoned) and its lock is free.
+    /// Returns how many slots, from the first, got a folio (at most
+    /// [`TRYLOCK_MAX`]); the page after them is where
+    /// [`Self::get_folio_noalloc`] tells what is there.  One walk of the
+    /// page cache for all of them (C: `uffd_rs_shmem_trylock_folios()`).
     /// For the pages after the first of a run, looked up before the run's
     /// PTE table is locked, so that the run waits for one folio lock only.
     #[inline]
-    pub fn trylock_cache_folio(&self, addr: usize) -> Option<LockedFolio> {
-        let mut page = core::ptr::null_mut();
+    pub fn trylock_cache_folios(&self, addr: usize, slots: &mut [Option<LockedFolio>]) -> usize {
+        let mut folios = [core::ptr::null_mut(); TRYLOCK_MAX];
+        let mut pages = [core::ptr::null_mut(); TRYLOCK_MAX];
+        let nr = slots.len().min(TRYLOCK_MAX);
         // SAFETY: a stable shmem VMA (type invariant), which has a file;
-        // the lookup returns a locked, referenced folio or NULL.
-        let folio =
-            unsafe { bindings::uffd_rs_shmem_trylock_folio(self.as_ptr(), addr as _, &mut page) };
-        match (NonNull::new(folio), NonNull::new(page)) {
-            // SAFETY: locked and referenced by the lookup, and `page` is
-            // the page of `addr` in it.
-            (Some(folio), Some(page)) => Some(unsafe { LockedFolio::from_raw(folio, page) }),
-            _ => None,
+        // the lookup fills at most `nr` entries of the two arrays, each
+        // with a locked, referenced folio and its page for `addr` plus
+        // that many pages, and returns how many.
+        let got = unsafe {
+            bindings::uffd_rs_shmem_trylock_folios(
+                self.as_ptr(),
+                addr as _,
+                nr as _,
+                folios.as_mut_ptr(),
+                pages.as_mut_ptr(),
+            )
+        } as usize;
+        let got = got.min(nr);
+        for i in 0..got {
+            let (Some(slot), Some(&folio), Some(&page)) =
+                (slots.get_mut(i), folios.get(i), pages.get(i))
+            else {
+                break;
+            };
+            *slot = match (NonNull::new(folio), NonNull::new(page)) {
+                // SAFETY: locked and referenced by the lookup, and `page`
+                // is the page of its address in it.
+                (Some(folio), Some(page)) => Some(unsafe { LockedFolio::from_raw(folio, page) }),
+                _ => None,
+            };
         }
+        got
     }
 
     /// Maps the `PMD_SIZE` block at `addr` with one PMD, if the page cache
