@@ -38,82 +38,10 @@
 
 #include "kselftest.h"
 #include "uffd-util.h"
+#include "uffd-fill.h"
 
-#define NPAGES		4
 #define MAX_NTH		64	/* more fallible calls than this: a failure */
-#define PMD_SIZE	(2UL << 20)
-
 #define FI		"/sys/kernel/debug/"
-
-enum mem { ANON, SHMEM, SHMEM_PRIVATE, HUGETLB, NR_MEM };
-static const char *const mem_name[] = {
-	"anon", "shmem", "shmem-private", "hugetlb",
-};
-
-enum op { COPY, ZEROPAGE, CONTINUE, POISON, WP, NR_OP };
-static const char *const op_name[] = {
-	"COPY", "ZEROPAGE", "CONTINUE", "POISON", "WRITEPROTECT",
-};
-
-struct setup {
-	enum mem mem;
-	size_t ps;		/* page size of @mem, bytes */
-	char *area;		/* the whole mapping */
-	size_t area_len;
-	char *dst;		/* the NPAGES pages of the range */
-	char *src;		/* NPAGES pages of source bytes */
-	int memfd, uffd;
-};
-
-struct outcome {
-	int rc, err;
-	long long result;	/* the result field; len or 0 for WP */
-};
-
-static int pagemap_fd;
-static size_t huge_ps;		/* the default huge page size, bytes */
-
-/*
- * The /proc/meminfo counters that must come back, in kB or pages.  The
- * first three may also go down (the unmap can free page tables the test
- * made before the case began), never up; the huge page counts are exact.
- */
-#define NR_COUNTERS 5
-static const char *const counters[NR_COUNTERS] = {
-	"AnonPages", "Shmem", "PageTables", "HugePages_Free", "HugePages_Rsvd",
-};
-
-/*
- * Reads the counters, exact: the per-CPU differences are folded first
- * (vm.stat_refresh), and no stdio is used (the test's own heap must not
- * grow between two readings, or its pages would count as AnonPages).
- */
-static void read_counters(long *v)
-{
-	static char buf[8192];
-	int fd;
-	ssize_t n;
-
-	write_file("/proc/sys/vm/stat_refresh", "1");
-	fd = open("/proc/meminfo", O_RDONLY);
-	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	for (int i = 0; i < NR_COUNTERS; i++) {
-		char needle[32], *at;
-
-		snprintf(needle, sizeof(needle), "\n%s:", counters[i]);
-		at = strstr(buf, needle);
-		v[i] = at ? strtol(at + strlen(needle), NULL, 10) : -1;
-	}
-}
-
-static char byte_of(size_t page)
-{
-	return (char)(0x40 + page);
-}
 
 /* Whether @mem supports @op at all in this test (as upstream does). */
 static int supported(enum mem mem, enum op op)
@@ -123,34 +51,6 @@ static int supported(enum mem mem, enum op op)
 	if (op == ZEROPAGE && mem == HUGETLB)
 		return 0;		/* EINVAL upstream, not a fill */
 	return 1;
-}
-
-static uint64_t features_for(enum mem mem, enum op op)
-{
-	if (op == CONTINUE)
-		return mem == HUGETLB ? UFFD_FEATURE_MINOR_HUGETLBFS : UFFD_FEATURE_MINOR_SHMEM;
-	if (op == POISON)
-		return UFFD_FEATURE_POISON;
-	if (op == WP)	/* markers in none PTEs: page tables to allocate */
-		return mem == ANON ? UFFD_FEATURE_WP_UNPOPULATED :
-				     UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
-	return mem == HUGETLB ? UFFD_FEATURE_MISSING_HUGETLBFS :
-	       mem == ANON ? 0 : UFFD_FEATURE_MISSING_SHMEM;
-}
-
-static void teardown(struct setup *s)
-{
-	if (s->area && s->area != MAP_FAILED)
-		munmap(s->area, s->area_len);
-	if (s->src && s->src != MAP_FAILED)
-		munmap(s->src, NPAGES * s->ps);
-	if (s->memfd >= 0)
-		close(s->memfd);
-	if (s->uffd >= 0)
-		close(s->uffd);
-	memset(s, 0, sizeof(*s));
-	s->memfd = -1;
-	s->uffd = -1;
 }
 
 /*
@@ -163,31 +63,12 @@ static void teardown(struct setup *s)
  */
 static int set_up(struct setup *s, enum mem mem, enum op op)
 {
-	uint64_t mode = op == CONTINUE ? UFFDIO_REGISTER_MODE_MINOR :
-			op == WP ? UFFDIO_REGISTER_MODE_WP : UFFDIO_REGISTER_MODE_MISSING;
 	int flags = mem == SHMEM_PRIVATE || mem == ANON ? MAP_PRIVATE : MAP_SHARED;
 	char *hole;
 
-	memset(s, 0, sizeof(*s));
-	s->memfd = -1;
-	s->uffd = -1;
-	s->mem = mem;
-	s->ps = mem == HUGETLB ? huge_ps : (size_t)getpagesize();
-	s->area_len = mem == HUGETLB ? NPAGES * s->ps : 2 * PMD_SIZE;
-	s->src = mmap(NULL, NPAGES * s->ps, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (s->src == MAP_FAILED)
+	if (set_up_source(s, mem, mem == HUGETLB ? NPAGES * huge_ps : 2 * PMD_SIZE,
+			  "uffd-fill-faults"))
 		return -1;
-	madvise(s->src, NPAGES * s->ps, MADV_NOHUGEPAGE);
-	for (size_t i = 0; i < NPAGES; i++)
-		memset(s->src + i * s->ps, byte_of(i), s->ps);
-
-	if (mem != ANON) {
-		s->memfd = memfd_create("uffd-fill-faults",
-					MFD_CLOEXEC | (mem == HUGETLB ? MFD_HUGETLB : 0));
-		if (s->memfd < 0 || ftruncate(s->memfd, s->area_len))
-			return -1;
-	}
 	/* A 2 MB-aligned hole twice the area, so the range straddles a PMD */
 	hole = mmap(NULL, s->area_len + PMD_SIZE, PROT_NONE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -218,62 +99,7 @@ static int set_up(struct setup *s, enum mem mem, enum op op)
 		munmap(view, s->area_len);
 	}
 
-	s->uffd = uffd_open();
-	if (s->uffd < 0)
-		return -1;
-	if (uffd_api(s->uffd, features_for(mem, op), NULL))
-		return -2;
-	if (uffd_register(s->uffd, s->area, s->area_len, mode & UFFDIO_REGISTER_MODE_MISSING,
-			  mode & UFFDIO_REGISTER_MODE_WP, mode & UFFDIO_REGISTER_MODE_MINOR))
-		return errno == EINVAL ? -2 : -1;
-	return 0;
-}
-
-/* @op over pages [@from, NPAGES) of the range. */
-static struct outcome call(struct setup *s, enum op op, size_t from)
-{
-	unsigned long start = (unsigned long)s->dst + from * s->ps;
-	unsigned long len = (NPAGES - from) * s->ps;
-	struct outcome o = { 0 };
-
-	switch (op) {
-	case COPY: {
-		struct uffdio_copy c = {
-			.dst = start, .src = (unsigned long)s->src + from * s->ps, .len = len,
-		};
-
-		o.rc = ioctl(s->uffd, UFFDIO_COPY, &c);
-		o.result = c.copy;
-		break;
-	}
-	case ZEROPAGE: {
-		struct uffdio_zeropage z = { .range = { .start = start, .len = len } };
-
-		o.rc = ioctl(s->uffd, UFFDIO_ZEROPAGE, &z);
-		o.result = z.zeropage;
-		break;
-	}
-	case CONTINUE: {
-		struct uffdio_continue c = { .range = { .start = start, .len = len } };
-
-		o.rc = ioctl(s->uffd, UFFDIO_CONTINUE, &c);
-		o.result = c.mapped;
-		break;
-	}
-	case POISON: {
-		struct uffdio_poison c = { .range = { .start = start, .len = len } };
-
-		o.rc = ioctl(s->uffd, UFFDIO_POISON, &c);
-		o.result = c.updated;
-		break;
-	}
-	default:
-		o.rc = uffd_writeprotect(s->uffd, (void *)start, len, 1);
-		o.result = o.rc ? 0 : (long long)len;
-		break;
-	}
-	o.err = o.rc ? errno : 0;
-	return o;
+	return set_up_uffd(s, op);
 }
 
 /*
@@ -309,54 +135,6 @@ static struct outcome call_failing(struct setup *s, enum op op, int nth, int *re
 }
 
 /*
- * Whether page @i of the range is mapped (or carries what the op leaves).
- * pagemap has one entry per base page, whatever maps it.
- */
-static int page_done(struct setup *s, enum op op, size_t i)
-{
-	uint64_t e = pagemap_get_entry(pagemap_fd, s->dst + i * s->ps);
-
-	if (op == WP)
-		return !!(e & PM_UFFD_WP);
-	if (op == POISON)
-		return -1;	/* a marker: checked by reading after completion */
-	return !!(e & PM_PRESENT);
-}
-
-/* After completion: each page holds what @op puts there.  NULL or why not. */
-static const char *contents_ok(struct setup *s, enum op op)
-{
-	for (size_t i = 0; i < NPAGES; i++) {
-		char *p = s->dst + i * s->ps;
-
-		switch (op) {
-		case POISON:
-			if (!read_sigbus(p))
-				return "a poisoned page reads without SIGBUS";
-			break;
-		case ZEROPAGE:
-			if (p[0] || p[s->ps - 1])
-				return "a zero page is not zero";
-			break;
-		case WP:
-			if (page_done(s, op, i) != 1)
-				return "a page is not write-protected";
-			/* Anon was never written: a read maps the zero page */
-			if (s->mem == ANON) {
-				if (p[0] || p[s->ps - 1])
-					return "an unpopulated page is not zero";
-				break;
-			}
-			/* fall through */
-		default:
-			if (p[0] != byte_of(i) || p[s->ps - 1] != byte_of(i))
-				return "a page does not hold its bytes";
-		}
-	}
-	return NULL;
-}
-
-/*
  * One failing allocation: checks the outcome, completes the range and
  * checks the contents.  Returns NULL or what went wrong; *@done gets the
  * number of pages the failed call reported done.
@@ -378,11 +156,12 @@ static const char *check_one(struct setup *s, enum op op, struct outcome o, size
 	} else if (op != WP && o.result != -o.err) {
 		return "the result field and errno disagree";
 	}
-	if (op != WP && op != POISON) {
+	/* WP has no count; hugetlb's pagemap does not show a marker */
+	if (op != WP && (op != POISON || s->mem != HUGETLB)) {
 		for (size_t i = 0; i < NPAGES; i++) {
 			if (page_done(s, op, i) != (i < *done))
-				return i < *done ? "a page reported done is not mapped" :
-						   "a page after the count is mapped";
+				return i < *done ? "a page reported done is not done (pagemap)" :
+						   "a page after the count is done (pagemap)";
 		}
 	}
 	if (*done < NPAGES) {

@@ -62,16 +62,8 @@ static int pagemap_fd;
 
 static int sysfs_read(const char *path, char *buf, size_t len)
 {
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
+	if (read_file(path, buf, len))
 		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
 	buf[strcspn(buf, "\n")] = 0;
 	return 0;
 }

@@ -132,6 +132,25 @@ static inline int write_file(const char *path, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
+/*
+ * Reads the file at @path (sysfs, procfs, cgroupfs) into @buf, at most
+ * @len - 1 bytes, NUL-terminated: 0, or -1 with errno set.
+ */
+static inline int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
 /* The kB of @field in the smaps entry of the mapping holding @p; -1 if none. */
 static inline long smaps_kb(const void *p, const char *field)
 {
