@@ -17,7 +17,12 @@ B=${B:-$top/build}
 OUT=$B/out-$IMPL
 LOG=$OUT/guest-$MODE${TAG:+-$TAG}.log
 CONSOLE=$OUT/guest-$MODE${TAG:+-$TAG}.console
-GUEST_TIMEOUT=${GUEST_TIMEOUT:-600}
+# The memory-checker kernels run the same tests several times slower.
+case $IMPL in
+*-kasan) GUEST_TIMEOUT=${GUEST_TIMEOUT:-1800} ;;
+*-lockdep) GUEST_TIMEOUT=${GUEST_TIMEOUT:-1200} ;;
+*) GUEST_TIMEOUT=${GUEST_TIMEOUT:-600} ;;
+esac
 ACCEL=${ACCEL:-tcg}	# KVM guests hang on these machines; ACCEL=kvm to try it
 CPUS=${CPUS:-2}
 MEM=${MEM:-2G}
