@@ -13,7 +13,10 @@
  *   - the ioctl's return value, errno and result field agree: all done and
  *     0; part done, the bytes done and EAGAIN; nothing done, -errno in the
  *     field and the same errno;
- *   - exactly the pages reported done are mapped (pagemap), none after;
+ *   - exactly the pages reported done are done, none after (pagemap:
+ *     present, or the swap bit of a poison marker; hugetlb POISON, whose
+ *     marker pagemap does not show, and WRITEPROTECT, which has no count,
+ *     are checked after completion only);
  *   - the same ioctl over the rest of the range succeeds without injection,
  *     and every page then holds what the mode puts there (the source bytes,
  *     zeroes, the page cache's bytes, SIGBUS for POISON; uffd-wp for WP);

@@ -8,22 +8,30 @@
  * and the caller, being killed, never sees the count.  Any other signal
  * waits until the ioctl returns.  Two kinds of rows:
  *   - "<OP> <mem>: signals during the ioctl": while one ioctl fills
- *     LEN bytes, another thread sends the caller SIGUSR1 back to back.
- *     At least 3 must have been sent during the ioctl and the handler must
- *     have run (a signal was pending while the ioctl ran), and the ioctl
- *     must still have done the whole range: 0, the count equal to the
- *     length, every page with its bytes.
- *     A loop that stopped for any pending signal would return a short
- *     count with EAGAIN (or EINTR).  COPY and ZEROPAGE on anon (COPY is
- *     batched in ours), COPY and CONTINUE on shared shmem, COPY on
- *     hugetlb.
+ *     LEN bytes (ZP_LEN for ZEROPAGE on anon, which costs little per
+ *     page), another thread, on another CPU, sends the caller SIGUSR1
+ *     every SEND_NS.  At least 3 must have been sent while the caller was
+ *     in the ioctl and the handler must have run (so a signal was, almost
+ *     surely, pending while the ioctl ran), and the ioctl must still have
+ *     done the whole range: 0, the count equal to the length, every page
+ *     with its bytes.  A loop that stopped for any pending signal would
+ *     return a short count with EAGAIN (or EINTR).  COPY and ZEROPAGE on
+ *     anon, COPY and CONTINUE on shared shmem (ours batches the anon ones
+ *     and CONTINUE), COPY on hugetlb.  Skipped with one CPU.
  *   - "<OP> shmem: killed in the middle": a child fills a shared memfd of
- *     KILL_LEN bytes with one ioctl and is killed with SIGKILL meanwhile
- *     (the delay adapts until a try lands in the middle, at most
- *     MAX_TRIES tries).  The file must then hold exactly a prefix of the
- *     range (SEEK_HOLE, SEEK_DATA), each page with its bytes (COPY) or
- *     zeroes (ZEROPAGE), and Shmem in /proc/meminfo must be back to its
- *     start value once the file is gone.
+ *     KILL_LEN bytes with one ioctl and is killed with SIGKILL before the
+ *     ioctl returns (it says so through a pipe when it does; the delay
+ *     adapts until a try lands in the middle, at most MAX_TRIES tries).
+ *     COPY and ZEROPAGE: the file must hold exactly a prefix of the range
+ *     (SEEK_HOLE, SEEK_DATA), each page with its bytes or zeroes.
+ *     CONTINUE (batched in ours, a run of page cache folios locked at a
+ *     time): the child's mapped shmem (Pss_Shmem of smaps_rollup, read
+ *     just before the kill) shows it was in the middle, and afterwards
+ *     the whole file reads back with its bytes (a folio left locked would
+ *     block the read).  Then Shmem in /proc/meminfo must be back to its
+ *     start value once the file is gone: a file, inode or page cache
+ *     accounting left behind, not a leaked folio reference, which Shmem
+ *     does not count.
  * Skips what the kernel does not offer (MINOR on shmem, hugetlb without
  * enough free huge pages).  With -q only the KTAP lines are printed.
  */
@@ -40,6 +48,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest.h"
@@ -47,9 +56,10 @@
 #include "uffd-fill.h"
 
 #define LEN		(32UL << 20)	/* bytes of a signal row's ioctl */
+#define ZP_LEN		(128UL << 20)	/* the same for ZEROPAGE on anon */
 #define KILL_LEN	(128UL << 20)	/* bytes of a kill row's memfd */
 #define MAX_TRIES	12
-#define SHMEM_IDX	1		/* "Shmem" in uffd-fill.h's counters[] */
+#define SEND_NS		20000		/* between two signals */
 
 static int quiet;
 static pthread_t caller;
@@ -70,17 +80,29 @@ static void on_usr1(int sig)
 		hits++;
 }
 
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /*
- * Sends the caller SIGUSR1 back to back while it is in the ioctl (on
- * another CPU): the first may land just before the system call, the next
- * ones while it runs.
+ * Sends the caller SIGUSR1 every SEND_NS while it is in the ioctl (on
+ * another CPU; spinning, not sleeping, between two).  Paced, so that the
+ * caller can get from one handler back to its system call.
  */
 static void *sender(void *arg)
 {
 	(void)arg;
 	while (!stop_sender) {
+		long long next = now_ns() + SEND_NS;
+
 		if (in_ioctl && !pthread_kill(caller, SIGUSR1) && in_ioctl)
 			sends++;
+		while (!stop_sender && now_ns() < next)
+			;
 	}
 	return NULL;
 }
@@ -104,29 +126,37 @@ static struct outcome fill(int uffd, enum op op, char *dst, char *src, size_t le
 
 		o.rc = ioctl(uffd, UFFDIO_ZEROPAGE, &z);
 		o.result = z.zeropage;
-	} else {
+	} else if (op == CONTINUE) {
 		struct uffdio_continue c = {
 			.range = { .start = (unsigned long)dst, .len = len },
 		};
 
 		o.rc = ioctl(uffd, UFFDIO_CONTINUE, &c);
 		o.result = c.mapped;
+	} else {
+		o.rc = -1;
+		errno = EINVAL;
 	}
 	o.err = o.rc ? errno : 0;
 	return o;
 }
 
-/* A uffd registered over @p for @op on @mem: the fd, -1, or -2 if not offered. */
+/*
+ * A uffd registered over @p for @op on @mem: the fd, -1 with errno set, or
+ * -2 when the kernel does not offer it (EINVAL).
+ */
 static int uffd_for(enum mem mem, enum op op, char *p, size_t len)
 {
-	int uffd = uffd_open();
+	int uffd = uffd_open(), err;
 
 	if (uffd < 0)
 		return -1;
 	if (uffd_api(uffd, features_for(mem, op), NULL) ||
 	    uffd_register(uffd, p, len, op != CONTINUE, 0, op == CONTINUE)) {
+		err = errno;
 		close(uffd);
-		return -2;
+		errno = err;
+		return err == EINVAL ? -2 : -1;
 	}
 	return uffd;
 }
@@ -142,7 +172,8 @@ static int page_ok(const char *p, size_t ps, size_t i, enum op op)
 static void signal_row(enum mem mem, enum op op)
 {
 	size_t ps = mem == HUGETLB ? huge_ps : (size_t)getpagesize();
-	size_t n = LEN / ps;
+	size_t len = mem == ANON && op == ZEROPAGE ? ZP_LEN : LEN;
+	size_t n = ps ? len / ps : 0;
 	int flags = mem == ANON ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_SHARED;
 	char desc[96], msg[160] = "";
 	const char *why = NULL;
@@ -153,11 +184,20 @@ static void signal_row(enum mem mem, enum op op)
 
 	snprintf(desc, sizeof(desc), "%s %s: signals during the ioctl", op_name[op],
 		 mem_name[mem]);
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		ksft_test_result_skip("%s: one CPU, the sender would not run\n", desc);
+		return;
+	}
+	if (mem == HUGETLB && (!n || len % ps)) {
+		ksft_test_result_skip("%s: no huge page size that divides %zu bytes\n", desc,
+				      len);
+		return;
+	}
 	if (mem == HUGETLB && (size_t)get_free_hugepages() < n) {
 		ksft_test_result_skip("%s: fewer than %zu free huge pages\n", desc, n);
 		return;
 	}
-	src = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	src = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (src == MAP_FAILED)
 		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
 	for (size_t i = 0; i < n; i++)
@@ -165,17 +205,17 @@ static void signal_row(enum mem mem, enum op op)
 	if (mem != ANON) {
 		memfd = memfd_create("uffd-fill-signal",
 				     MFD_CLOEXEC | (mem == HUGETLB ? MFD_HUGETLB : 0));
-		if (memfd < 0 || ftruncate(memfd, LEN))
+		if (memfd < 0 || ftruncate(memfd, len))
 			ksft_exit_fail_msg("memfd: %s\n", strerror(errno));
 		/* CONTINUE maps what the page cache holds */
-		if (op == CONTINUE && pwrite(memfd, src, LEN, 0) != (ssize_t)LEN)
+		if (op == CONTINUE && pwrite(memfd, src, len, 0) != (ssize_t)len)
 			ksft_exit_fail_msg("pwrite: %s\n", strerror(errno));
 	}
-	dst = mmap(NULL, LEN, PROT_READ | PROT_WRITE, flags, memfd, 0);
+	dst = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, memfd, 0);
 	if (dst == MAP_FAILED)
 		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
-	madvise(dst, LEN, MADV_NOHUGEPAGE);
-	uffd = uffd_for(mem, op, dst, LEN);
+	madvise(dst, len, MADV_NOHUGEPAGE);
+	uffd = uffd_for(mem, op, dst, len);
 	if (uffd == -2) {
 		ksft_test_result_skip("%s: not offered\n", desc);
 		goto out;
@@ -189,15 +229,15 @@ static void signal_row(enum mem mem, enum op op)
 	caller = pthread_self();
 	if (pthread_create(&t, NULL, sender, NULL))
 		ksft_exit_fail_msg("pthread_create\n");
-	/* Let the sender start polling before the ioctl begins */
+	/* Let the sender start before the ioctl begins */
 	usleep(1000);
 	in_ioctl = 1;
-	o = fill(uffd, op, dst, src, LEN);
+	o = fill(uffd, op, dst, src, len);
 	in_ioctl = 0;
 	stop_sender = 1;
 	pthread_join(t, NULL);
 
-	if (o.rc || o.result != (long long)LEN)
+	if (o.rc || o.result != (long long)len)
 		why = "the ioctl stopped before the end of the range";
 	else if (!hits || sends < 3)
 		why = "fewer than 3 signals sent during the ioctl (too fast to test)";
@@ -205,31 +245,46 @@ static void signal_row(enum mem mem, enum op op)
 		if (!page_ok(dst, ps, i, op))
 			why = "a page does not hold its bytes";
 	snprintf(msg, sizeof(msg),
-		 "rc=%d errno=%d result=%lld of %lu, %lu signals sent, handler ran %d times",
-		 o.rc, o.err, o.result, LEN, sends, (int)hits);
+		 "rc=%d errno=%d result=%lld of %zu, %lu signals sent, handler ran %d times",
+		 o.rc, o.err, o.result, len, sends, (int)hits);
 	if (!quiet || why)
 		ksft_print_msg("%s: %s\n", desc, msg);
 	ksft_test_result(!why, "%s%s%s\n", desc, why ? ": " : "", why ? why : "");
 out:
 	if (uffd >= 0)
 		close(uffd);
-	munmap(dst, LEN);
-	munmap(src, LEN);
+	munmap(dst, len);
+	munmap(src, len);
 	if (memfd >= 0)
 		close(memfd);
 }
 
+/* The kB after "@key:" in /proc/@pid/smaps_rollup, or -1. */
+static long rollup_kb(pid_t pid, const char *key)
+{
+	char path[64], buf[4096], *at;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	at = strstr(buf, key);
+	return at && at[strlen(key)] == ':' ? strtol(at + strlen(key) + 1, NULL, 10) : -1;
+}
+
 /*
  * One try of a kill row: a child fills @memfd with @op and is killed
- * @delay_us after it says it starts.  The pages of the prefix in *@k.
- * NULL, or what is wrong with the file.
+ * @delay_us after it says it starts.  *@k gets the pages the child had
+ * filled (COPY, ZEROPAGE: the file's prefix) or mapped just before the
+ * kill (CONTINUE), *@returned whether its ioctl returned first.  NULL, or
+ * what is wrong with the file.
  */
-static const char *kill_try(int memfd, enum op op, char *src, long delay_us, size_t *k)
+static const char *kill_try(int memfd, enum op op, char *src, long delay_us, size_t *k,
+			    int *returned)
 {
 	size_t ps = getpagesize();
 	int pipefd[2], status;
 	off_t hole, data;
-	char *view;
+	char *view, c;
 	pid_t pid;
 
 	if (pipe(pipefd))
@@ -247,20 +302,46 @@ static const char *kill_try(int memfd, enum op op, char *src, long delay_us, siz
 		if (write(pipefd[1], "g", 1) != 1)
 			_exit(2);
 		fill(uffd, op, dst, src, KILL_LEN);
+		/* Too late: the parent must know */
+		if (write(pipefd[1], "d", 1) != 1)
+			_exit(2);
 		_exit(0);
 	}
 	close(pipefd[1]);
-	if (read(pipefd[0], &status, 1) == 1) {
+	*k = 0;
+	if (read(pipefd[0], &c, 1) == 1) {
 		if (delay_us)
 			usleep(delay_us);
+		if (op == CONTINUE) {
+			long kb = rollup_kb(pid, "Pss_Shmem");
+
+			*k = kb > 0 ? kb * 1024 / ps : 0;
+		}
 		kill(pid, SIGKILL);
 	}
-	close(pipefd[0]);
 	if (waitpid(pid, &status, 0) != pid)
 		ksft_exit_fail_msg("waitpid: %s\n", strerror(errno));
+	*returned = read(pipefd[0], &c, 1) == 1;
+	close(pipefd[0]);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
 		return "the child could not register";
 
+	if (op == CONTINUE) {
+		/* Every page reads back; a folio left locked would block here */
+		char buf[1 << 16];
+
+		for (off_t off = 0; off < (off_t)KILL_LEN; off += sizeof(buf)) {
+			if (pread(memfd, buf, sizeof(buf), off) != (ssize_t)sizeof(buf))
+				return "the file does not read back";
+			for (size_t i = 0; i < sizeof(buf) / ps; i++) {
+				char want = pat(off / ps + i);
+
+				if (buf[i * ps] != want || buf[i * ps + ps - 1] != want)
+					return "a page of the file changed";
+			}
+		}
+		return NULL;
+	}
 	/* The filled pages: [0, hole), and no data after the first hole */
 	hole = lseek(memfd, 0, SEEK_HOLE);
 	if (hole < 0 || hole % ps)
@@ -283,14 +364,39 @@ static const char *kill_try(int memfd, enum op op, char *src, long delay_us, siz
 	return NULL;
 }
 
+/* Index of "Shmem" in uffd-fill.h's counters[]. */
+static int shmem_counter(void)
+{
+	for (int i = 0; i < NR_COUNTERS; i++)
+		if (!strcmp(counters[i], "Shmem"))
+			return i;
+	ksft_exit_fail_msg("no Shmem counter\n");
+}
+
+/* Whether Shmem is back to @before kB, re-read for up to 0.1 s. */
+static int shmem_back(long before, long *after)
+{
+	long v[NR_COUNTERS];
+	int i = shmem_counter();
+
+	for (int t = 0; t < 50; t++) {
+		read_counters(v);
+		*after = v[i];
+		if (v[i] <= before)
+			return 1;
+		usleep(2000);
+	}
+	return 0;
+}
+
 static void kill_row(enum op op)
 {
 	size_t ps = getpagesize(), n = KILL_LEN / ps, k = 0;
-	long before[NR_COUNTERS], after[NR_COUNTERS], delay_us = 2000;
+	long before[NR_COUNTERS], after = 0, delay_us = 2000;
 	const char *why = NULL;
 	char desc[96];
 	char *src;
-	int tries = 0, middle = 0;
+	int tries = 0, middle = 0, returned = 0;
 
 	snprintf(desc, sizeof(desc), "%s shmem: killed in the middle", op_name[op]);
 	src = mmap(NULL, KILL_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -306,23 +412,26 @@ static void kill_row(enum op op)
 		memfd = memfd_create("uffd-fill-signal", MFD_CLOEXEC);
 		if (memfd < 0 || ftruncate(memfd, KILL_LEN))
 			ksft_exit_fail_msg("memfd: %s\n", strerror(errno));
-		k = 0;
-		why = kill_try(memfd, op, src, delay_us, &k);
+		/* CONTINUE maps what the page cache holds */
+		if (op == CONTINUE && pwrite(memfd, src, KILL_LEN, 0) != (ssize_t)KILL_LEN)
+			ksft_exit_fail_msg("pwrite: %s\n", strerror(errno));
+		why = kill_try(memfd, op, src, delay_us, &k, &returned);
 		close(memfd);
-		read_counters(after);
-		if (!why && after[SHMEM_IDX] > before[SHMEM_IDX]) {
+		if (!why && !shmem_back(before[shmem_counter()], &after)) {
 			ksft_print_msg("%s: Shmem %ld kB before, %ld kB after\n", desc,
-				       before[SHMEM_IDX], after[SHMEM_IDX]);
+				       before[shmem_counter()], after);
 			why = "Shmem did not come back (leak)";
 		}
 		if (!quiet || why)
-			ksft_print_msg("%s: try %d, kill after %ld us: %zu of %zu pages filled\n",
-				       desc, tries, delay_us, k, n);
+			ksft_print_msg("%s: try %d, kill after %ld us: %zu of %zu pages %s%s\n",
+				       desc, tries, delay_us, k, n,
+				       op == CONTINUE ? "mapped" : "filled",
+				       returned ? ", the ioctl had returned" : "");
 		/* Too early: wait longer; too late: kill sooner */
-		middle = k > 0 && k < n;
+		middle = k > 0 && k < n && !returned;
 		if (!k)
 			delay_us = delay_us * 2 + 1000;
-		else if (k == n)
+		else if (returned || k == n)
 			delay_us /= 4;
 	}
 	if (!why && !middle)
@@ -338,11 +447,10 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "-q"))
 		quiet = 1;
 	ksft_print_header();
-	ksft_set_plan(7);
+	ksft_set_plan(8);
 	/* No SA_RESTART: a loop that gave up for a signal would show */
 	if (sigaction(SIGUSR1, &sa, NULL))
 		ksft_exit_fail_msg("sigaction: %s\n", strerror(errno));
-	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
 	huge_ps = default_huge_page_size();
 
 	signal_row(ANON, COPY);
@@ -352,5 +460,6 @@ int main(int argc, char **argv)
 	signal_row(HUGETLB, COPY);
 	kill_row(COPY);
 	kill_row(ZEROPAGE);
+	kill_row(CONTINUE);
 	finish_tests();
 }

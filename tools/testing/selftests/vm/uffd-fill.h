@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What uffd-fill-faults and uffd-fill-memcg share: both run one ioctl over
- * a range of NPAGES pages, make something fail in the middle of it, and
- * check what the ioctl reports, which pages it mapped and that nothing
- * leaked.  Here: the memory types and ioctls of their rows, the range
- * (struct setup) and how its source bytes, memfd and userfaultfd are made
- * and torn down, the ioctl call, what pagemap shows of a page done, the
- * contents after completion, and the /proc/meminfo counters the leak check
- * reads.  Each program lays out its mapping itself (set_up()), since what
- * is allocated before the ioctl is what the two tests differ in.
+ * What uffd-fill-faults and uffd-fill-memcg share (uffd-fill-signal uses
+ * a few of the pieces): both run one ioctl over a range of NPAGES pages,
+ * make something fail in the middle of it, and check what the ioctl
+ * reports, which pages it mapped and that nothing leaked.  Here: the
+ * memory types and ioctls of their rows, the range (struct setup) and how
+ * its source bytes, memfd and userfaultfd are made and torn down, the
+ * ioctl call, what pagemap shows of a page done, the contents after
+ * completion, and the /proc/meminfo counters the leak check reads.  Each
+ * program lays out its mapping itself (set_up()), since what is allocated
+ * before the ioctl is what the two tests differ in.
  *
- * Include it after uffd-util.h.  The program sets pagemap_fd (an open
+ * It includes uffd-util.h.  The program sets pagemap_fd (an open
  * /proc/self/pagemap) and huge_ps before the first set-up.
  */
 #ifndef _UFFD_RS_UFFD_FILL_H
@@ -162,8 +163,8 @@ static inline int set_up_uffd(struct setup *s, enum op op)
  * Unmaps and closes everything.  With drain_page set, the pages the ioctls
  * added, which wait in this CPU's batch of new LRU pages holding a
  * reference until it is drained, are drained (MADV_COLD does it; munmap()
- * did not, on 6.18) before the file goes, so that every page is freed,
- * and uncharged, by the end.
+ * did not, on the build host's 6.18) before the file goes, so that every
+ * page is freed, and uncharged, by the end.
  */
 static inline void teardown(struct setup *s)
 {
